@@ -1,0 +1,46 @@
+"""Mutuality Workbook helpers: store, judgement, charts, forms and reports.
+
+Notebooks import from here; all logic lives in this package.
+"""
+
+from __future__ import annotations
+
+from .exceptions import (
+    ImportRejected,
+    InstrumentError,
+    MutualityError,
+    ParameterError,
+    ReportError,
+    StoreError,
+    UnknownCouple,
+    UnknownSession,
+    ValidationError,
+)
+from .instruments import DOMAINS, SHARE_DOMAINS, get_instrument, instruments, load_instrument
+from .interchange import export_couple, import_files, parse_csv
+from .store import Store, make_answer, make_season
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DOMAINS",
+    "SHARE_DOMAINS",
+    "ImportRejected",
+    "InstrumentError",
+    "MutualityError",
+    "ParameterError",
+    "ReportError",
+    "Store",
+    "StoreError",
+    "UnknownCouple",
+    "UnknownSession",
+    "ValidationError",
+    "export_couple",
+    "get_instrument",
+    "import_files",
+    "instruments",
+    "load_instrument",
+    "make_answer",
+    "make_season",
+    "parse_csv",
+]

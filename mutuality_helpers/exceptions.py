@@ -1,0 +1,55 @@
+"""Every error the package raises on purpose derives from :class:`MutualityError`.
+
+The command line turns any of them into one line on stderr and a non-zero exit,
+so the message must make sense on its own, without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class MutualityError(Exception):
+    """Root of all expected errors: bad input, a missing couple, a damaged store."""
+
+
+class InstrumentError(MutualityError):
+    """An instrument definition file is malformed (file and item are named)."""
+
+
+class ValidationError(MutualityError):
+    """A value does not fit its item (type, range, choices, length)."""
+
+
+class ImportRejected(MutualityError):
+    """A CSV file has bad rows; nothing was written.
+
+    ``problems`` holds ``(line_number, reason)`` pairs, every bad row of the file.
+    """
+
+    def __init__(self, path: str, problems: list[tuple[int, str]]):
+        self.path = path
+        self.problems = problems
+        lines = "; ".join(f"line {n}: {why}" for n, why in problems[:20])
+        more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
+        super().__init__(
+            f"{path}: rejected, nothing imported: {len(problems)} bad row(s): {lines}{more}"
+        )
+
+
+class StoreError(MutualityError):
+    """The store is missing, damaged, foreign, or could not be written."""
+
+
+class UnknownCouple(MutualityError):
+    """No couple with that id is in the store."""
+
+
+class UnknownSession(MutualityError):
+    """No session with that number is recorded for the couple."""
+
+
+class ParameterError(MutualityError):
+    """A notebook or report parameter is missing, misspelt or of the wrong type."""
+
+
+class ReportError(MutualityError):
+    """A PDF report could not be rendered."""

@@ -1,0 +1,257 @@
+"""The interchange CSV: import and export of answers, seasons and couples.
+
+Three kinds of file, told apart by their header:
+
+- answers: ``couple_id,partner,week,item,value``
+- seasons: ``couple_id,partner,reason,start,planned_end,agreed,note``
+- couples: ``couple_id,name_a,name_b`` (display names, which the other two cannot carry)
+
+A file with any bad row is rejected whole: every bad row is named with its line
+number and reason, and nothing is written. Export writes the same formats, so
+export then import round-trips.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from . import config
+from .exceptions import ImportRejected, MutualityError, ValidationError
+from .store import Answer, Season, Store, make_answer, make_season
+from .validation import parse_couple_id, parse_text
+
+ANSWER_HEADER = ("couple_id", "partner", "week", "item", "value")
+SEASON_HEADER = ("couple_id", "partner", "reason", "start", "planned_end", "agreed", "note")
+COUPLE_HEADER = ("couple_id", "name_a", "name_b")
+HEADERS = {"answers": ANSWER_HEADER, "seasons": SEASON_HEADER, "couples": COUPLE_HEADER}
+# Files longer than this show a progress bar while they are checked.
+PROGRESS_FROM_ROWS = 20_000
+
+
+@dataclass
+class ParsedFile:
+    """A checked file: its kind and its validated rows, nothing written yet."""
+
+    path: str
+    kind: str
+    answers: list[Answer] = field(default_factory=list)
+    seasons: list[Season] = field(default_factory=list)
+    couples: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return len(self.answers) + len(self.seasons) + len(self.couples)
+
+    def couple_ids(self) -> set[str]:
+        rows: Iterable = self.answers or self.seasons
+        ids = {r.couple_id for r in rows}
+        return ids | {c[0] for c in self.couples}
+
+
+def _rows_with_lines(reader: csv.reader) -> Iterator[tuple[int, list[str]]]:
+    """Yield each record with the line number it starts on (quoted newlines span lines)."""
+    line = reader.line_num + 1
+    for record in reader:
+        yield line, record
+        line = reader.line_num + 1
+
+
+def parse_csv(path: str | os.PathLike, text: str | None = None) -> ParsedFile:
+    """Read and validate one interchange file.
+
+    Raises
+    ------
+    ImportRejected
+        Naming every bad row with its line number and reason.
+    """
+    name = str(path)
+    if text is None:
+        try:
+            raw = Path(path).read_bytes()
+        except OSError as exc:
+            raise MutualityError(f"{name}: cannot be read ({exc.strerror})") from None
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise ImportRejected(name, [(line, "not UTF-8 text")]) from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise ImportRejected(name, [(line, "contains a NUL byte (is this a CSV file?)")])
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportRejected(name, [(1, "the file is empty; a header row is required")]) from None
+    except csv.Error as exc:
+        raise ImportRejected(name, [(1, f"unreadable CSV: {exc}")]) from None
+    header_t = tuple(h.strip() for h in header)
+    kind = next((k for k, h in HEADERS.items() if h == header_t), None)
+    if kind is None:
+        expected = " | ".join(",".join(h) for h in HEADERS.values())
+        raise ImportRejected(
+            name, [(1, f"unknown header {','.join(header_t)[:80]!r}; expected one of: {expected}")]
+        )
+    parsed = ParsedFile(path=name, kind=kind)
+    problems: list[tuple[int, str]] = []
+    seen: dict[tuple, tuple[int, str]] = {}
+    width = len(HEADERS[kind])
+    rows = _rows_with_lines(reader)
+    total = text.count("\n")
+    with tqdm(
+        total=total, desc=f"checking {Path(name).name}", unit="line", file=sys.stderr,
+        disable=total < PROGRESS_FROM_ROWS, leave=False,
+    ) as bar:  # fmt: skip
+        while True:
+            try:
+                line, record = next(rows)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                problems.append((reader.line_num, f"unreadable CSV: {exc}"))
+                break
+            bar.update(1)
+            if not any(cell.strip() for cell in record):
+                continue  # blank lines are harmless
+            if len(record) != width:
+                problems.append((line, f"expected {width} fields, found {len(record)}"))
+                continue
+            try:
+                key, value = _parse_row(kind, record, parsed)
+            except ValidationError as exc:
+                problems.append((line, str(exc)))
+                continue
+            if key in seen and seen[key][1] != value:
+                problems.append((line, f"contradicts line {seen[key][0]} (same {kind[:-1]} key)"))
+            seen.setdefault(key, (line, value))
+    if problems:
+        raise ImportRejected(name, problems)
+    return parsed
+
+
+def _parse_row(kind: str, record: list[str], parsed: ParsedFile) -> tuple[tuple, str]:
+    """Validate one record into ``parsed``; return its identity key and its value."""
+    if kind == "answers":
+        answer = make_answer(*record)
+        parsed.answers.append(answer)
+        key = (answer.couple_id, answer.partner, answer.week, answer.item)
+        return key, answer.value
+    if kind == "seasons":
+        season = make_season(*record)
+        parsed.seasons.append(season)
+        key = (season.couple_id, season.partner, season.reason, season.start)
+        return key, repr((season.planned_end, season.agreed, season.note))
+    couple_id = parse_couple_id(record[0])
+    names = tuple(parse_text(n, f"name_{p}", 60).strip() for n, p in zip(record[1:], "ab"))
+    parsed.couples.append((couple_id, *names))
+    return (couple_id,), repr(names)
+
+
+@dataclass
+class ImportResult:
+    files: list[ParsedFile]
+    counts: dict[str, int]
+    created: list[str]
+
+
+def import_files(store: Store, paths: Iterable[str | os.PathLike]) -> ImportResult:
+    """Check every file, then write them all in one transaction (or nothing at all).
+
+    Raises
+    ------
+    ImportRejected
+        For the first file with bad rows; nothing from any file is written.
+    """
+    parsed = [parse_csv(p) for p in paths]
+    known = set(store.couple_ids())
+    created = sorted(set().union(*(p.couple_ids() for p in parsed)) - known)
+
+    def write(conn) -> dict[str, int]:  # noqa: ANN001
+        counts: dict[str, int] = {}
+        for p in parsed:
+            source = f"import:{Path(p.path).name}"
+            if p.kind == "answers":
+                part = store._write_answers(conn, p.answers, source)
+            elif p.kind == "seasons":
+                part = store._write_seasons(conn, p.seasons, source)
+            else:
+                part = {"couples_named": 0}
+                for couple_id, name_a, name_b in p.couples:
+                    store._upsert_couple(conn, couple_id, name_a, name_b)
+                    part["couples_named"] += 1
+            part.pop("couples_created", None)
+            for k, v in part.items():
+                key = k if p.kind == "couples" else f"{p.kind}_{k}"
+                counts[key] = counts.get(key, 0) + v
+        return counts
+
+    counts = store.write(write)
+    return ImportResult(files=parsed, counts=counts, created=created)
+
+
+def _write_private_csv(path: Path, header: tuple[str, ...], rows: Iterable[Iterable]) -> None:
+    config.private_file(path)
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def answer_rows(store: Store, couple_id: str) -> list[list[str]]:
+    frame = store.answers(couple_id)
+    return [
+        [r.couple_id, r.partner, r.week.date().isoformat(), r.item, r.value]
+        for r in frame.itertuples(index=False)
+    ]
+
+
+def season_rows(store: Store, couple_id: str) -> list[list[str]]:
+    frame = store.seasons(couple_id)
+    return [
+        [
+            r.couple_id, r.partner, r.reason, r.start.date().isoformat(),
+            r.planned_end.date().isoformat(), "true" if r.agreed else "false", r.note,
+        ]  # fmt: skip
+        for r in frame.itertuples(index=False)
+    ]
+
+
+def export_couple(store: Store, couple_id: str, out: str | os.PathLike | None) -> list[Path]:
+    """Export a couple's answers (and seasons and display names) in the interchange format.
+
+    With ``out``, answers go to ``out``, seasons to ``<stem>-seasons.csv`` and names to
+    ``<stem>-couple.csv`` beside it, all owner-only; returns the paths written. Without
+    ``out``, the answers are written to stdout and nothing is returned.
+    """
+    couple_id = store.require_couple(couple_id)
+    answers = answer_rows(store, couple_id)
+    if out is None:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(ANSWER_HEADER)
+        writer.writerows(answers)
+        return []
+    out = Path(out)
+    written = [out]
+    _write_private_csv(out, ANSWER_HEADER, answers)
+    seasons = season_rows(store, couple_id)
+    if seasons:
+        path = out.with_name(f"{out.stem}-seasons.csv")
+        _write_private_csv(path, SEASON_HEADER, seasons)
+        written.append(path)
+    couple = store.get_couple(couple_id)
+    raw_names = store.couples().set_index("couple_id").loc[couple_id]
+    if raw_names["name_a"] or raw_names["name_b"]:
+        path = out.with_name(f"{out.stem}-couple.csv")
+        _write_private_csv(
+            path, COUPLE_HEADER, [[couple["couple_id"], raw_names["name_a"], raw_names["name_b"]]]
+        )
+        written.append(path)
+    return written

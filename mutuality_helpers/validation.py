@@ -1,0 +1,95 @@
+"""Checks for the values that identify an answer: couple id, partner, week, dates.
+
+Each parser takes raw input (from a CSV cell, a widget or the command line) and
+returns the canonical value, or raises :class:`ValidationError` with a one-line
+reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from .exceptions import ValidationError
+from .instruments import PARTNERS
+
+# Pseudonymous ids end up in file names, so they are kept to a safe alphabet.
+COUPLE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+_TRUE = {"true", "yes", "y", "1"}
+_FALSE = {"false", "no", "n", "0"}
+
+
+def _shown(raw: Any) -> str:
+    text = str(raw)
+    return repr(text if len(text) <= 30 else text[:27] + "...")
+
+
+def parse_couple_id(raw: Any) -> str:
+    text = "" if raw is None else str(raw).strip()
+    if not COUPLE_ID_PATTERN.match(text):
+        raise ValidationError(
+            f"couple id {_shown(text)} must be 1-32 letters, digits, '-' or '_' "
+            "(a pseudonymous id, never a name)"
+        )
+    return text
+
+
+def parse_partner(raw: Any) -> str:
+    text = "" if raw is None else str(raw).strip()
+    if text not in PARTNERS:
+        raise ValidationError(f"partner {_shown(text)} must be A or B")
+    return text
+
+
+def parse_date(raw: Any, what: str = "date") -> dt.date:
+    if isinstance(raw, dt.datetime):
+        return raw.date()
+    if isinstance(raw, dt.date):
+        return raw
+    text = "" if raw is None else str(raw).strip()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValidationError(f"{what} {_shown(text)} must be a date written YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"{what} {_shown(text)} is not a real date") from None
+
+
+def parse_week(raw: Any) -> dt.date:
+    """A week is named by the Monday that starts it."""
+    day = parse_date(raw, "week")
+    if day.weekday() != 0:
+        monday = week_of(day)
+        raise ValidationError(
+            f"week {day.isoformat()} is a {day:%A}; a week is named by its Monday "
+            f"({monday.isoformat()})"
+        )
+    return day
+
+
+def week_of(day: dt.date) -> dt.date:
+    """The Monday starting the week that holds ``day``."""
+    return day - dt.timedelta(days=day.weekday())
+
+
+def parse_bool(raw: Any, what: str = "value") -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = "" if raw is None else str(raw).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValidationError(f"{what} {_shown(raw)} must be true or false")
+
+
+def parse_text(raw: Any, what: str, max_length: int = 4000, required: bool = False) -> str:
+    text = "" if raw is None else str(raw)
+    if "\x00" in text:
+        raise ValidationError(f"{what} must not contain NUL characters")
+    if len(text) > max_length:
+        raise ValidationError(f"{what} is {len(text)} characters, at most {max_length} allowed")
+    if required and not text.strip():
+        raise ValidationError(f"{what} is required")
+    return text

@@ -1,0 +1,50 @@
+"""Shared fixtures: a fresh store per test, and a demo-seeded store copied from one template."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mutuality_helpers.demo import load_demo
+from mutuality_helpers.store import Store
+
+
+@pytest.fixture(autouse=True)
+def _no_env_data_dir(monkeypatch):
+    # Tests never touch the checkout's data/ by accident.
+    monkeypatch.delenv("MUTUALITY_DATA", raising=False)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def store(data_dir: Path):
+    with Store(data_dir) as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def _demo_template(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("demo-template") / "data"
+    with Store(folder) as s:
+        load_demo(s)
+    return folder
+
+
+@pytest.fixture
+def demo_data_dir(_demo_template: Path, tmp_path: Path) -> Path:
+    """A data folder holding the demo couples (a private copy per test)."""
+    folder = tmp_path / "demo-data"
+    shutil.copytree(_demo_template, folder)
+    return folder
+
+
+@pytest.fixture
+def demo_store(demo_data_dir: Path):
+    with Store(demo_data_dir) as s:
+        yield s

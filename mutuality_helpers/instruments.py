@@ -97,6 +97,8 @@ class Item:
                 raise ValidationError(f"{self.id}: expected a whole number, got {raw!r}")
             raw = int(raw)
         text = str(raw).strip()
+        if not text:
+            raise ValidationError(f"{self.id}: a value is required")
         if not re.fullmatch(r"[+-]?\d{1,9}", text):
             shown = text if len(text) <= 30 else text[:27] + "..."
             raise ValidationError(f"{self.id}: expected a whole number, got {shown!r}")

@@ -167,8 +167,6 @@ def make_answer(couple_id: Any, partner: Any, week: Any, item: Any, value: Any) 
     week = parse_week(week)
     instrument, spec = find_item("" if item is None else str(item).strip())
     text = spec.parse(value)
-    if text == "" and spec.is_numeric:
-        raise ValidationError(f"{spec.id}: a value is required")
     return Answer(
         couple_id=couple_id,
         partner=partner,
@@ -724,7 +722,7 @@ class Store:
         frame = pd.DataFrame(rows, columns=["couple_id", "number", "date", "notes", "agreements"])
         frame["number"] = frame["number"].astype(int)
         frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
-        frame["as_of"] = frame["date"] - pd.to_timedelta(frame["date"].dt.weekday, unit="D")
+        frame["as_of"] = frame["date"] - pd.to_timedelta(frame["date"].dt.day_of_week, unit="D")
         return frame[SESSION_COLUMNS]
 
     def session(self, couple_id: str, number: int) -> dict[str, Any]:

@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import stat
+
+import pandas as pd
+import pytest
+
+from mutuality_helpers.exceptions import StoreError, UnknownCouple, UnknownSession, ValidationError
+from mutuality_helpers.store import SCHEMA_VERSION, Store, make_answer, make_season
+
+WEEK = "2026-09-07"
+
+
+def test_new_store_is_private_and_versioned(store, data_dir):
+    path = data_dir / "workbook.sqlite"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    assert store.schema_version == SCHEMA_VERSION
+    with sqlite3.connect(path) as con:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_save_and_read_tidy_frame(store):
+    store.add_couple("C001", "Ana", "Ben")
+    counts = store.save_answers(
+        [
+            make_answer("C001", "A", WEEK, "share_repair", "70"),
+            make_answer("C001", "B", WEEK, "share_repair", 40),
+            make_answer("C001", "A", WEEK, "reflection", "We talked"),
+        ],
+        source="test",
+    )
+    assert counts == {"added": 3, "replaced": 0, "unchanged": 0, "couples_created": 0}
+    frame = store.answers("C001")
+    assert list(frame.columns) == [
+        "couple_id", "partner", "week", "item", "value", "value_num",
+        "instrument", "saved_at", "source",
+    ]  # fmt: skip
+    assert pd.api.types.is_datetime64_any_dtype(frame["week"])
+    assert frame["week"].dt.day_of_week.eq(0).all()
+    repair = frame[frame["item"] == "share_repair"].set_index("partner")["value_num"]
+    assert repair.to_dict() == {"A": 70.0, "B": 40.0}
+    assert frame.loc[frame["item"] == "reflection", "value_num"].isna().all()
+    assert set(frame["source"]) == {"test"}
+
+
+def test_replaced_answer_keeps_history(store):
+    store.save_answers([make_answer("C001", "A", WEEK, "energy", 3)], source="first")
+    counts = store.save_answers([make_answer("C001", "A", WEEK, "energy", 8)], source="second")
+    assert counts["replaced"] == 1
+    assert store.answers("C001")["value"].tolist() == ["8"]
+    history = store.answer_history("C001")
+    assert history[["item", "value", "source"]].values.tolist() == [["energy", "3", "first"]]
+    again = store.save_answers([make_answer("C001", "A", WEEK, "energy", 8)], source="third")
+    assert again["unchanged"] == 1
+    assert len(store.answer_history("C001")) == 1
+
+
+def test_unknown_couples_are_created_on_save(store):
+    counts = store.save_answers([make_answer("NEW1", "B", WEEK, "teamwork", 4)], source="t")
+    assert counts["couples_created"] == 1
+    assert store.couple_ids() == ["NEW1"]
+    assert store.get_couple("NEW1")["name_a"] == "Partner A"
+
+
+def test_couples_overview(store):
+    store.add_couple("C002")
+    store.save_answers(
+        [
+            make_answer("C001", "A", "2026-09-07", "energy", 3),
+            make_answer("C001", "B", "2026-09-14", "energy", 3),
+        ],
+        source="t",
+    )
+    frame = store.couples().set_index("couple_id")
+    assert frame.loc["C001", "weeks_answered"] == 2
+    assert frame.loc["C001", "last_answer"] == pd.Timestamp("2026-09-14")
+    assert frame.loc["C002", "weeks_answered"] == 0
+    assert pd.isna(frame.loc["C002", "last_answer"])
+
+
+def test_sessions_are_numbered_and_judged_as_of_their_week(store):
+    store.add_couple("C001")
+    assert store.add_session("C001", "2026-09-10", notes="intake") == 1
+    assert store.add_session("C001", "2026-09-17", agreements="walk on Sunday") == 2
+    session = store.session("C001", 2)
+    assert session["as_of"] == pd.Timestamp("2026-09-14")
+    assert session["agreements"] == "walk on Sunday"
+    store.update_session("C001", 2, notes="went well")
+    assert store.session("C001", 2)["notes"] == "went well"
+    with pytest.raises(UnknownSession):
+        store.session("C001", 3)
+    with pytest.raises(UnknownCouple):
+        store.add_session("NOPE", "2026-09-10")
+
+
+def test_seasons_declare_edit_close(store):
+    store.add_couple("C001")
+    season_id = store.add_season(
+        make_season("C001", "B", "illness", "2026-09-14", "2026-10-12", True, "flu")
+    )
+    store.update_season(season_id, planned_end=dt.date(2026, 10, 19), note="flu, then rest")
+    store.close_season(season_id, "2026-10-05")
+    row = store.seasons("C001").iloc[0]
+    assert row.planned_end == pd.Timestamp("2026-10-19")
+    assert row.closed_on == pd.Timestamp("2026-10-05")
+    assert (row.note, bool(row.agreed)) == ("flu, then rest", True)
+    with pytest.raises(ValidationError, match="before start"):
+        store.update_season(season_id, planned_end="2026-09-01")
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (("C001", "B", "holiday", "2026-09-14", "2026-10-12", "true"), "reason 'holiday'"),
+        (("C001", "B", "illness", "2026-10-14", "2026-10-12", "true"), "before start"),
+        (("C001", "B", "illness", "2026-09-14", "2026-10-12", "perhaps"), "true or false"),
+        (("C 1", "B", "illness", "2026-09-14", "2026-10-12", "true"), "couple id"),
+    ],
+)
+def test_make_season_rejects(args, reason):
+    with pytest.raises(ValidationError, match=reason):
+        make_season(*args)
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (("C001", "A", "2026-09-08", "energy", 3), "is a Tuesday"),
+        (("C001", "A", "2026-02-30", "energy", 3), "not a real date"),
+        (("C001", "A", "07/09/2026", "energy", 3), "YYYY-MM-DD"),
+        (("C001", "X", WEEK, "energy", 3), "partner 'X'"),
+        (("../etc", "A", WEEK, "energy", 3), "couple id"),
+        (("C001", "A", WEEK, "energy", ""), "a value is required"),
+    ],
+)
+def test_make_answer_rejects(args, reason):
+    with pytest.raises(ValidationError, match=reason):
+        make_answer(*args)
+
+
+def test_foreign_file_is_refused_and_untouched(data_dir):
+    data_dir.mkdir(parents=True)
+    path = data_dir / "workbook.sqlite"
+    path.write_bytes(b"this is a spreadsheet, honestly\n" * 10)
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="not a Mutuality store"):
+        Store(data_dir)
+    assert path.read_bytes() == before
+
+
+def test_foreign_sqlite_database_is_refused_and_untouched(data_dir):
+    data_dir.mkdir(parents=True)
+    path = data_dir / "workbook.sqlite"
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE recipes (name TEXT)")
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="SQLite file but not a Mutuality store"):
+        Store(data_dir)
+    assert path.read_bytes() == before

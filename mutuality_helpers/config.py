@@ -45,15 +45,27 @@ def data_dir(explicit: str | os.PathLike | None = None) -> Path:
 def private_dir(path: str | os.PathLike) -> Path:
     """Create ``path`` (and parents below it) as an owner-only folder and return it."""
     path = Path(path)
-    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    # mkdir(parents=True) gives new parents the umask's mode (0777 under umask 0), so
+    # each missing level is created and locked down here, outermost first.
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for level in reversed(missing):
+        level.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+        os.chmod(level, PRIVATE_DIR_MODE)
+    if not path.is_dir():
+        raise FileExistsError(f"{path} exists and is not a folder")
     os.chmod(path, PRIVATE_DIR_MODE)
     return path
 
 
 def private_file(path: str | os.PathLike) -> Path:
-    """Make sure ``path`` exists as an owner-only file (created empty if missing)."""
+    """Make sure ``path`` exists as an owner-only file (created empty if missing).
+
+    A missing parent folder is created owner-only; an existing one is left as it is
+    (an export to ``/tmp/x.csv`` must not lock down ``/tmp``).
+    """
     path = Path(path)
-    private_dir(path.parent)
+    if not path.parent.is_dir():
+        private_dir(path.parent)
     fd = os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE_MODE)
     os.close(fd)
     os.chmod(path, PRIVATE_FILE_MODE)

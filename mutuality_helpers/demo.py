@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import config
-from .interchange import ANSWER_HEADER, COUPLE_HEADER, SEASON_HEADER, import_files
 from .instruments import SHARE_DOMAINS, get_instrument
+from .interchange import ANSWER_HEADER, COUPLE_HEADER, SEASON_HEADER, import_files
 from .store import Store
 
 SEED = 20260907
@@ -63,15 +63,19 @@ def _week(i: int) -> dt.date:
 def _stories() -> list[Story]:
     return [
         Story(
-            "D001", "Sam", "Alex",
+            "D001",
+            "Sam",
+            "Alex",
             share_a={
                 "repair": lambda w: 50 + (8 if w % 3 == 0 else -6),
                 "connection": lambda w: 48 + (w % 4) * 3,
                 "emotional_labour": lambda w: 55 - (w % 5) * 2,
                 "practical_load": lambda w: 45 + (w % 2) * 8,
             },
-            personal_a=3.2, personal_b=3.0,
-            demands_a={3: "work", 9: "work"}, demands_b={6: "children"},
+            personal_a=3.2,
+            personal_b=3.0,
+            demands_a={3: "work", 9: "work"},
+            demands_b={6: "children"},
             reflections_a=[
                 "We split the weekend jobs without arguing about it.",
                 "Alex noticed I was tired and took the kids to the park.",
@@ -84,20 +88,30 @@ def _stories() -> list[Story]:
                 "I asked for help with the paperwork and got it straight away.",
                 "A calm week. We checked in with each other most evenings.",
             ],
-            sessions=[(1, "Intake. Both describe the load as shared.", "Keep the Sunday check-in."),
-                      (7, "Review. Steady; small friction over planning.", "Alternate who plans date night."),
-                      (13, "Review.", "")],
+            sessions=[
+                (1, "Intake. Both describe the load as shared.", "Keep the Sunday check-in."),
+                (
+                    7,
+                    "Review. Steady; small friction over planning.",
+                    "Alternate who plans date night.",
+                ),
+                (13, "Review.", ""),
+            ],
         ),  # fmt: skip
         Story(
-            "D002", "Priya", "Tom",
+            "D002",
+            "Priya",
+            "Tom",
             share_a={
                 "repair": lambda w: 72 if 6 <= w <= 11 else 50,
                 "connection": lambda w: 70 if 6 <= w <= 11 else 48,
                 "emotional_labour": lambda w: 75 if 6 <= w <= 11 else 52,
                 "practical_load": lambda w: 80 if 6 <= w <= 11 else 50,
             },
-            personal_a=2.8, personal_b=2.6,
-            demands_b={w: "illness" for w in range(6, 12)}, demands_a={8: "caregiving"},
+            personal_a=2.8,
+            personal_b=2.6,
+            demands_b={w: "illness" for w in range(6, 12)},
+            demands_a={8: "caregiving"},
             reflections_a=[
                 "Tom has been so unwell. I'm carrying most of it and that's fine for now.",
                 "He thanked me for handling everything. It helps to hear it.",
@@ -111,19 +125,24 @@ def _stories() -> list[Story]:
                 "Feels more like us again.",
             ],
             seasons=[("B", "illness", 6, 11, True, "pneumonia, then recovery")],
-            sessions=[(1, "Intake.", "Name it when one of us needs more."),
-                      (7, "Tom ill; agreed season for Priya to carry more.", "Review after six weeks."),
-                      (13, "Tom recovering; load rebalancing.", "Hand back the school run.")],
+            sessions=[
+                (1, "Intake.", "Name it when one of us needs more."),
+                (7, "Tom ill; agreed season for Priya to carry more.", "Review after six weeks."),
+                (13, "Tom recovering; load rebalancing.", "Hand back the school run."),
+            ],
         ),  # fmt: skip
         Story(
-            "D003", "Jordan", "Casey",
+            "D003",
+            "Jordan",
+            "Casey",
             share_a={
                 "repair": lambda w: 28 if w >= 4 else 50,
                 "connection": lambda w: 25 if w >= 4 else 52,
                 "emotional_labour": lambda w: 30 if w >= 4 else 50,
                 "practical_load": lambda w: 26 if w >= 4 else 48,
             },
-            personal_a=2.2, personal_b=3.0,
+            personal_a=2.2,
+            personal_b=3.0,
             demands_a={w: "work" for w in range(4, 14)},
             reflections_a=[
                 "The launch is eating everything. Casey is covering, I know.",
@@ -138,20 +157,30 @@ def _stories() -> list[Story]:
                 "I feel like a single parent with a housemate.",
             ],
             seasons=[("A", "work", 4, 9, True, "product launch")],
-            sessions=[(1, "Intake.", ""),
-                      (5, "Jordan's launch: agreed season for Casey to carry more until mid-October.", "Jordan keeps Sunday evenings free."),
-                      (13, "Season ended on paper; imbalance continues.", "")],
+            sessions=[
+                (1, "Intake.", ""),
+                (
+                    5,
+                    "Jordan's launch: agreed season for Casey to carry more until mid-October.",
+                    "Jordan keeps Sunday evenings free.",
+                ),
+                (13, "Season ended on paper; imbalance continues.", ""),
+            ],
         ),  # fmt: skip
         Story(
-            "D004", "Morgan", "Riley",
+            "D004",
+            "Morgan",
+            "Riley",
             share_a={
                 "repair": lambda w: 82,
                 "connection": lambda w: 66,
                 "emotional_labour": lambda w: 80,
                 "practical_load": lambda w: 58,
             },
-            personal_a=3.4, personal_b=0.9,
-            demands_b={w: "burnout" for w in range(8, 14)}, demands_a={5: "work"},
+            personal_a=3.4,
+            personal_b=0.9,
+            demands_b={w: "burnout" for w in range(8, 14)},
+            demands_a={5: "work"},
             reflections_a=[
                 "I apologised again, even though I'm not sure what for.",
                 "If I don't start the conversation, nobody does.",
@@ -165,18 +194,27 @@ def _stories() -> list[Story]:
                 "Not much to say.",
             ],
             seasons=[("B", "burnout", 8, 16, False, "Riley's request; Morgan has not agreed")],
-            sessions=[(1, "Intake. Morgan describes carrying repair and feelings alone.", "Riley reaches out first once this week."),
-                      (13, "Pattern unchanged.", "")],
+            sessions=[
+                (
+                    1,
+                    "Intake. Morgan describes carrying repair and feelings alone.",
+                    "Riley reaches out first once this week.",
+                ),
+                (13, "Pattern unchanged.", ""),
+            ],
         ),  # fmt: skip
         Story(
-            "D005", "Lee", "Dana",
+            "D005",
+            "Lee",
+            "Dana",
             share_a={
                 "repair": lambda w: 55,
                 "connection": lambda w: 50 + (w % 3) * 4,
                 "emotional_labour": lambda w: 60,
                 "practical_load": lambda w: 52,
             },
-            personal_a=2.9, personal_b=2.4,
+            personal_a=2.9,
+            personal_b=2.4,
             silent_b=set(range(10, 14)),
             demands_a={11: "mental_health"},
             reflections_a=[
@@ -190,8 +228,10 @@ def _stories() -> list[Story]:
                 "I liked our walk on Saturday.",
                 "Lee reminded me about these. Will try to keep up.",
             ],
-            sessions=[(1, "Intake.", "Both fill in the check-in on Sunday evenings."),
-                      (13, "Dana has stopped checking in.", "")],
+            sessions=[
+                (1, "Intake.", "Both fill in the check-in on Sunday evenings."),
+                (13, "Dana has stopped checking in.", ""),
+            ],
         ),  # fmt: skip
     ]
 
@@ -216,7 +256,11 @@ def generate(seed: int = SEED) -> dict[str, list[list[str]]]:
                 if partner == "B" and w in story.silent_b:
                     continue
                 rows: list[tuple[str, object]] = []
-                mean_energy = 6.5 if not (story.demands_a if partner == "A" else story.demands_b).get(w) else 4
+                mean_energy = (
+                    6.5
+                    if not (story.demands_a if partner == "A" else story.demands_b).get(w)
+                    else 4
+                )
                 rows.append(("energy", _clip(rng.gauss(mean_energy, 1.2), 0, 10)))
                 rows.append(("teamwork", _clip(rng.gauss(3.6, 0.7), 1, 5)))
                 for domain in SHARE_DOMAINS:

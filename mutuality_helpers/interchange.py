@@ -150,7 +150,10 @@ def _parse_row(kind: str, record: list[str], parsed: ParsedFile) -> tuple[tuple,
         key = (season.couple_id, season.partner, season.reason, season.start)
         return key, repr((season.planned_end, season.agreed, season.note))
     couple_id = parse_couple_id(record[0])
-    names = tuple(parse_text(n, f"name_{p}", 60).strip() for n, p in zip(record[1:], "ab"))
+    names = (
+        parse_text(record[1], "name_a", 60).strip(),
+        parse_text(record[2], "name_b", 60).strip(),
+    )
     parsed.couples.append((couple_id, *names))
     return (couple_id,), repr(names)
 
@@ -217,8 +220,13 @@ def season_rows(store: Store, couple_id: str) -> list[list[str]]:
     frame = store.seasons(couple_id)
     return [
         [
-            r.couple_id, r.partner, r.reason, r.start.date().isoformat(),
-            r.planned_end.date().isoformat(), "true" if r.agreed else "false", r.note,
+            r.couple_id,
+            r.partner,
+            r.reason,
+            r.start.date().isoformat(),
+            r.planned_end.date().isoformat(),
+            "true" if r.agreed else "false",
+            r.note,
         ]  # fmt: skip
         for r in frame.itertuples(index=False)
     ]

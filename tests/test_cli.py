@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mutuality_helpers.cli import cli, main
+from mutuality_helpers.store import Store
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_every_command_is_documented_in_the_readme():
+    readme = README.read_text(encoding="utf-8")
+    for name in cli.commands:
+        assert re.search(rf"`mutuality {name}\b", readme), f"`mutuality {name}` is not in README.md"
+
+
+def test_every_command_takes_data_option():
+    for name, command in cli.commands.items():
+        assert "data" in [p.name for p in command.params], f"{name} lacks --data"
+
+
+def test_demo_is_idempotent(capsys, data_dir):
+    code, out, _ = run(capsys, "demo", "--data", str(data_dir))
+    assert code == 0
+    assert "demo: 5 couples" in out
+    with Store(data_dir) as s:
+        first = s.answers()
+        sessions = len(s.sessions())
+    code, out, _ = run(capsys, "demo", "--data", str(data_dir))
+    assert code == 0 and "0 answers added" in out
+    with Store(data_dir) as s:
+        columns = ["couple_id", "item", "value"]
+        assert s.answers()[columns].equals(first[columns])
+        assert len(s.sessions()) == sessions
+
+
+def test_couples_lists_names_weeks_last_answer(capsys, demo_data_dir):
+    code, out, _ = run(capsys, "couples", "--data", str(demo_data_dir))
+    assert code == 0
+    assert re.search(r"D002\s+Priya\s+Tom\s+14\s+2026-11-23", out)
+    code, out, _ = run(capsys, "couples", "--json", "--data", str(demo_data_dir))
+    rows = json.loads(out)
+    assert {r["couple_id"] for r in rows} == {"D001", "D002", "D003", "D004", "D005"}
+
+
+def test_import_with_one_bad_row_exits_nonzero_names_line_and_writes_nothing(
+    capsys, demo_data_dir, tmp_path
+):
+    store_file = demo_data_dir / "workbook.sqlite"
+    before = store_file.read_bytes()
+    bad = tmp_path / "week.csv"
+    bad.write_text(
+        "couple_id,partner,week,item,value\n"
+        "D001,A,2026-11-30,energy,5\n"
+        "D001,A,2026-11-30,teamwork,7\n"
+        "NEW9,B,2026-11-30,energy,6\n",
+        encoding="utf-8",
+    )
+    code, out, err = run(capsys, "import", str(bad), "--data", str(demo_data_dir))
+    assert code != 0
+    assert err.count("\n") == 1 and err.startswith("mutuality: ")
+    assert "line 3: teamwork: 7 is outside 1-5" in err
+    assert store_file.read_bytes() == before
+    with Store(demo_data_dir) as s:
+        assert "NEW9" not in s.couple_ids()
+
+
+def test_import_reports_new_couples(capsys, data_dir, tmp_path):
+    good = tmp_path / "good.csv"
+    good.write_text("couple_id,partner,week,item,value\nC7,A,2026-09-07,energy,5\n", "utf-8")
+    code, out, _ = run(capsys, "import", str(good), "--data", str(data_dir))
+    assert code == 0
+    assert "answers added: 1" in out and "new couples: C7" in out
+
+
+def test_session_records_the_next_session(capsys, demo_data_dir):
+    code, out, _ = run(
+        capsys, "session", "D001", "--date", "2026-12-03", "--notes", "x", "--data",
+        str(demo_data_dir),
+    )  # fmt: skip
+    assert code == 0
+    assert "session 4 on 2026-12-03 (judged as of week 2026-11-30)" in out
+
+
+def test_export_to_stdout(capsys, demo_data_dir):
+    code, out, _ = run(capsys, "export", "D001", "--data", str(demo_data_dir))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "couple_id,partner,week,item,value"
+    assert all(line.startswith("D001,") for line in lines[1:])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["export", "NOPE"], "no couple 'NOPE'"),
+        (["session", "D001", "--date", "someday"], "must be a date written YYYY-MM-DD"),
+        (["session", "D001"], "Missing option '--date'"),
+        (["import", "missing.csv"], "cannot be read"),
+        (["frobnicate"], "No such command 'frobnicate'"),
+    ],
+)
+def test_errors_are_one_line_on_stderr(capsys, demo_data_dir, args, message):
+    code, out, err = run(capsys, *args, "--data", str(demo_data_dir))
+    assert code != 0
+    assert message in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err + out
+
+
+def test_console_script_never_prints_a_traceback(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "workbook.sqlite").write_text("not a database", encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mutuality_helpers.cli", "couples", "--data", str(data)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode != 0
+    assert proc.stderr.startswith("mutuality: ") and proc.stderr.count("\n") == 1
+    assert "Traceback" not in proc.stderr

@@ -127,6 +127,120 @@ def session(store: Store, couple: str, date: str, notes: str, agreements: str) -
     click.echo(f"{couple}: session {number} on {date} (judged as of week {session_week(date)})")
 
 
+@cli.command()
+@click.argument("couple")
+@click.option("--partner", required=True, help="A or B: whose worksheet.")
+@click.option("--week", default=None, help="The week to answer (its Monday, YYYY-MM-DD).")
+@click.option(
+    "--form",
+    "instrument",
+    type=click.Choice(["weekly_checkin", "mutuality_inventory"]),
+    default="weekly_checkin",
+    show_default=True,
+    help="Which worksheet.",
+)
+@data_option
+def worksheet(store: Store, couple: str, partner: str, week: str | None, instrument: str) -> None:
+    """Write a partner's personalised worksheet notebook into <data>/worksheets/."""
+    from .worksheets import write_worksheet
+
+    click.echo(write_worksheet(store, couple, partner, week, instrument))
+
+
+@cli.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=8866, show_default=True)
+@click.option("--address", default=None, help="Bind address (needs --token unless loopback).")
+@click.option("--token", default=None, help="Access token (required with --address).")
+@click.option(
+    "--links",
+    "links_for",
+    multiple=True,
+    metavar="COUPLE",
+    help="Print both partners' links for COUPLE (repeatable).",
+)
+@data_option
+def serve(
+    store: Store, port: int, address: str | None, token: str | None, links_for: tuple[str, ...]
+) -> None:
+    """Serve the couples' worksheets as a Voila app on 127.0.0.1 (code and tracebacks hidden)."""
+    from .serve import check_bind
+    from .serve import serve as run_app
+
+    check_bind(address, token)  # refuse before anything starts
+    couples = [store.require_couple(c) for c in links_for]
+    code = run_app(store.data_dir, port, address, token, announce=click.echo, links_for=couples)
+    if code:
+        raise click.ClickException(f"Voila stopped with exit code {code}")
+
+
+@cli.command()
+@data_option
+def backup(store: Store) -> None:
+    """Copy the store into <data>/backups/ (safe while others keep saving); print its path."""
+    from .backup import backup as make_backup
+
+    data = store.data_dir
+    store.close()
+    click.echo(make_backup(data))
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data folder (default: $MUTUALITY_DATA, else the checkout's data/).",
+)
+def restore(file: Path, yes: bool, data: Path | None) -> None:
+    """Replace the store with the backup FILE (the current store is backed up first)."""
+    # No data_option: restoring is how a damaged store is repaired, so it must not be opened.
+    from .backup import check_backup_file
+    from .backup import restore as restore_store
+
+    check_backup_file(file)  # a bad file is refused before anyone is asked anything
+    target = config.store_path(data)
+    if not yes:
+        click.confirm(f"Replace {target} with {file}?", abort=True)
+    result = restore_store(file, data)
+    if result.safety_backup:
+        click.echo(f"the store as it was is kept in {result.safety_backup}", err=True)
+    if result.set_aside:
+        click.echo(f"the damaged store was moved, unchanged, to {result.set_aside}", err=True)
+    click.echo(f"restored {result.store} from {result.restored_from}")
+
+
+@cli.command()
+@click.argument("couple")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@data_option
+def erase(store: Store, couple: str, yes: bool) -> None:
+    """Delete every trace of COUPLE: answers, history, seasons, sessions, reports, worksheets."""
+    from .erase import erase_couple
+    from .validation import parse_couple_id
+
+    couple = parse_couple_id(couple)
+    if not yes:
+        click.confirm(
+            f"Erase every trace of couple {couple}, including backups? This cannot be undone.",
+            abort=True,
+        )
+    result = erase_couple(store, couple)
+    rows = sum(result.rows.values())
+    click.echo(
+        f"erased {couple}: {rows} row(s) from the store, {len(result.files)} report/worksheet "
+        f"item(s), cleaned {len(result.backups_cleaned)} backup(s)"
+    )
+    if result.leftovers:
+        shown = ", ".join(str(p) for p in result.leftovers[:10])
+        raise MutualityError(
+            f"{len(result.leftovers)} file(s) in the data folder still mention {couple} "
+            f"(not deleted, check and remove them by hand): {shown}"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning every error into one line on stderr."""
     try:

@@ -1,0 +1,215 @@
+"""Backup and restore of the store, safe while other programs keep writing.
+
+``backup`` uses SQLite's online backup API: it copies a consistent snapshot of
+the store while partners keep saving (in WAL mode a reader never blocks a
+writer). The copy is a self-contained file (rollback journal, no ``-wal``
+beside it) in ``<data>/backups/``, owner-only, and is checked before it is
+reported.
+
+``restore`` first proves the file is a healthy Mutuality store, keeps a backup
+of the current store, and then copies the file *into* the live store through
+the same backup API, as one transaction: a program writing at that moment waits
+for the lock (busy timeout) and then carries on on top of the restored content,
+and a reader sees either the old store or the restored one, never a mixture.
+A damaged store in the way is moved aside (its bytes kept as they were) rather
+than written over.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import config
+from .exceptions import StoreError
+from .store import BUSY_TIMEOUT_MS, SQLITE_HEADER, check_sqlite_file
+
+BACKUP_SUFFIX = ".sqlite"
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    """What :func:`restore` did: the file restored, the safety copy, a damaged store set aside."""
+
+    restored_from: Path
+    store: Path
+    safety_backup: Path | None
+    set_aside: Path | None
+
+
+def _connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
+    uri = f"file:{path}?mode=ro" if read_only else f"file:{path}"
+    con = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    con.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    return con
+
+
+def _new_private_path(folder: Path, stem: str) -> Path:
+    """A fresh owner-only file in ``folder`` named after ``stem`` and the time (never reused)."""
+    config.private_dir(folder)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    for n in range(1000):
+        path = folder / f"{stem}-{stamp}{'' if n == 0 else f'-{n}'}{BACKUP_SUFFIX}"
+        try:
+            # O_EXCL: two backups in the same microsecond never share a file.
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, config.PRIVATE_FILE_MODE)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        os.chmod(path, config.PRIVATE_FILE_MODE)
+        return path
+    raise StoreError(f"could not find a free backup file name in {folder}")
+
+
+def _copy_store(source: Path, target: Path) -> None:
+    """Copy the store at ``source`` into the new file ``target`` as a self-contained file."""
+    src = _connect(source, read_only=True)
+    try:
+        dst = _connect(target)
+        try:
+            # One step (pages=-1): the snapshot is taken in a single read transaction.
+            src.backup(dst)
+            # The copy of a WAL store is flagged WAL; a backup should be one file on its own.
+            dst.execute("PRAGMA journal_mode=DELETE")
+            check = dst.execute("PRAGMA integrity_check").fetchone()
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    if check is None or check[0] != "ok":
+        raise StoreError(f"the backup {target} failed its integrity check ({check and check[0]})")
+
+
+def backup(data: str | os.PathLike | None = None, stem: str = "workbook") -> Path:
+    """Copy the store of ``data`` into ``<data>/backups/`` while others may keep writing.
+
+    Returns
+    -------
+    Path
+        The new backup file (owner-only).
+
+    Raises
+    ------
+    StoreError
+        When there is no store yet, or the store is damaged or foreign.
+    """
+    store = config.store_path(data)
+    if not store.exists() or store.stat().st_size == 0:
+        raise StoreError(f"there is no store at {store} to back up")
+    check_sqlite_file(store)
+    target = _new_private_path(config.backups_dir(data), stem)
+    try:
+        _copy_store(store, target)
+    except (sqlite3.Error, StoreError) as exc:
+        target.unlink(missing_ok=True)
+        if isinstance(exc, StoreError):
+            raise
+        raise StoreError(f"backup of {store} failed: {exc}") from None
+    return target
+
+
+def list_backups(data: str | os.PathLike | None = None) -> list[Path]:
+    """The backup files of ``data``, oldest first."""
+    folder = config.backups_dir(data)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix == BACKUP_SUFFIX and p.is_file())
+
+
+def check_backup_file(path: str | os.PathLike) -> Path:
+    """Prove ``path`` is a healthy Mutuality store (full integrity check), without changing it.
+
+    Raises
+    ------
+    StoreError
+        For a missing, empty, foreign or damaged file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise StoreError(f"{path} does not exist or is not a file")
+    if path.stat().st_size == 0:
+        raise StoreError(f"{path} is empty, not a Mutuality store")
+    with open(path, "rb") as fh:
+        if fh.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+            raise StoreError(f"{path} is not a Mutuality store (not an SQLite file)")
+    check_sqlite_file(path)
+    try:
+        con = _connect(path, read_only=True)
+        try:
+            check = con.execute("PRAGMA integrity_check").fetchone()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} is damaged ({exc})") from None
+    if check is None or check[0] != "ok":
+        raise StoreError(f"{path} is damaged (integrity check: {check and check[0]})")
+    return path
+
+
+def _store_is_healthy(store: Path) -> bool:
+    try:
+        check_sqlite_file(store)
+    except StoreError:
+        return False
+    return True
+
+
+def restore(source: str | os.PathLike, data: str | os.PathLike | None = None) -> RestoreResult:
+    """Replace the store of ``data`` with the backup ``source``, safely under concurrent use.
+
+    The current store is backed up first (``backups/before-restore-*.sqlite``). A
+    damaged or foreign file where the store should be is renamed
+    ``workbook.sqlite.damaged-<time>`` (left byte for byte as it was) and a fresh
+    store is written in its place.
+
+    Raises
+    ------
+    StoreError
+        When ``source`` is not a healthy Mutuality store; nothing is changed then.
+    """
+    source = check_backup_file(Path(source).expanduser().resolve())
+    store = config.store_path(data)
+    if source == store.resolve():
+        raise StoreError(f"{source} is the store itself; pick a backup file to restore")
+    config.private_dir(store.parent)
+    safety: Path | None = None
+    set_aside: Path | None = None
+    try:
+        if store.exists() and store.stat().st_size > 0 and _store_is_healthy(store):
+            safety = backup(data, stem="before-restore")
+            src = _connect(source, read_only=True)
+            try:
+                dst = _connect(store)
+                try:
+                    # Into the live store, in one transaction: writers wait on the lock
+                    # and readers see the old or the new content, never a mixture.
+                    src.backup(dst)
+                    check = dst.execute("PRAGMA quick_check").fetchone()
+                finally:
+                    dst.close()
+            finally:
+                src.close()
+            if check is None or check[0] != "ok":
+                raise StoreError(f"{store} failed its check after the restore ({check})")
+        else:
+            if store.exists():
+                stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+                set_aside = store.with_name(f"{store.name}.damaged-{stamp}")
+                for suffix in ("", "-wal", "-shm"):
+                    part = Path(f"{store}{suffix}")
+                    if part.exists():
+                        part.rename(Path(f"{set_aside}{suffix}"))
+            fresh = _new_private_path(store.parent, ".restoring")
+            try:
+                _copy_store(source, fresh)
+                os.replace(fresh, store)
+            finally:
+                fresh.unlink(missing_ok=True)
+    except sqlite3.Error as exc:
+        raise StoreError(f"restore into {store} failed: {exc}") from None
+    return RestoreResult(
+        restored_from=source, store=store, safety_backup=safety, set_aside=set_aside
+    )

@@ -1,0 +1,195 @@
+"""Erasure: every trace of one couple leaves the data folder.
+
+A deleted row can linger in SQLite's free pages and in the write-ahead log, so
+deleting is not enough. :func:`erase_couple` deletes the couple's rows from
+every table that has a ``couple_id`` column (answers, history, seasons,
+sessions, the couple itself, and any table added later) with
+``secure_delete`` on, rebuilds the file (``VACUUM``), and empties the WAL
+(``wal_checkpoint(TRUNCATE)``). It does the same inside every backup in
+``<data>/backups/``, and removes the couple's reports (``reports/<id>/``) and
+worksheets (``worksheets/<id>*``). Finally it scans the data folder (except the
+committed synthetic ``demo/`` set) for the couple id and reports any file that
+still mentions it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import config
+from .backup import list_backups
+from .exceptions import StoreError, UnknownCouple
+from .store import BUSY_TIMEOUT_MS, Store
+from .validation import parse_couple_id
+
+# Characters a couple id may contain: a file named "<id><one of these>..." may belong
+# to a longer id, so file ownership is decided by the longest matching known id.
+_ID_CHAR = re.compile(r"[A-Za-z0-9_-]")
+# Files larger than this are not scanned for leftovers (they are not ours).
+SCAN_LIMIT_BYTES = 256 * 1024 * 1024
+
+
+@dataclass
+class EraseResult:
+    """What :func:`erase_couple` removed, and anything that may still mention the couple."""
+
+    couple_id: str
+    rows: dict[str, int] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+    backups_cleaned: list[Path] = field(default_factory=list)
+    leftovers: list[Path] = field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        return bool(sum(self.rows.values()) or self.files or self.backups_cleaned)
+
+
+def _couple_tables(con: sqlite3.Connection) -> list[str]:
+    tables = [
+        r[0]
+        for r in con.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    return [
+        t
+        for t in tables
+        if any(col[1] == "couple_id" for col in con.execute(f'PRAGMA table_info("{t}")'))
+    ]
+
+
+def _erase_in_file(path: Path, couple_id: str, wal: bool) -> dict[str, int]:
+    """Delete the couple from the SQLite file ``path`` and leave no freed bytes behind.
+
+    Raises
+    ------
+    StoreError
+        When the WAL could not be emptied because another program holds it open.
+    """
+    con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    try:
+        con.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        # Deleted content is overwritten with zeros, not only unlinked from the b-tree.
+        con.execute("PRAGMA secure_delete=ON")
+        counts: dict[str, int] = {}
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            for table in _couple_tables(con):
+                cur = con.execute(f'DELETE FROM "{table}" WHERE couple_id = ?', (couple_id,))
+                counts[table] = cur.rowcount
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        # Rebuild the file: no free page keeps an old copy of a deleted row.
+        con.execute("VACUUM")
+        if wal:
+            busy, _log, _done = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy:
+                raise StoreError(
+                    f"{couple_id} was deleted, but another program has the workbook open, so "
+                    "old copies may remain in its write-ahead log; close it and run "
+                    f"'mutuality erase {couple_id} --yes' again"
+                )
+        return counts
+    finally:
+        con.close()
+
+
+def _owner_of(name: str, known_ids: list[str]) -> str | None:
+    """The couple a file or folder name belongs to: the longest id it starts with."""
+    owners = [
+        cid
+        for cid in known_ids
+        if name == cid
+        or (name.startswith(cid) and (name[len(cid)] in "-_" or not _ID_CHAR.match(name[len(cid)])))
+    ]
+    return max(owners, key=len) if owners else None
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+def _mentions(path: Path, needle: bytes) -> bool:
+    try:
+        if path.stat().st_size > SCAN_LIMIT_BYTES:
+            return False
+        return needle in path.read_bytes()
+    except OSError:
+        return False
+
+
+def erase_couple(store: Store, couple_id: str) -> EraseResult:
+    """Delete every trace of ``couple_id`` from the store, its backups, reports and worksheets.
+
+    Raises
+    ------
+    UnknownCouple
+        When nothing of the couple was found (the store is still compacted, so running
+        erase again after a busy store finishes the job).
+    StoreError
+        For a store that is not a local SQLite file, or a WAL held open by another program.
+    """
+    couple_id = parse_couple_id(couple_id)
+    if store.path is None:
+        raise StoreError("erase works on the local SQLite store only; erase on the server")
+    data = store.data_dir
+    known_ids = sorted(set(store.couple_ids()) | {couple_id})
+    result = EraseResult(couple_id=couple_id)
+    # Connections from this process must not hold the WAL open during the checkpoint.
+    store.close()
+    result.rows = {t: n for t, n in _erase_in_file(store.path, couple_id, wal=True).items() if n}
+
+    reports = config.reports_dir(data) / couple_id
+    if reports.exists():
+        _remove(reports)
+        result.files.append(reports)
+    worksheets = config.worksheets_dir(data)
+    if worksheets.is_dir():
+        for entry in sorted(worksheets.iterdir()):
+            if _owner_of(entry.name, known_ids) == couple_id:
+                _remove(entry)
+                result.files.append(entry)
+
+    needle = couple_id.encode()
+    for path in list_backups(data):
+        if not _mentions(path, needle):
+            continue
+        try:
+            counts = _erase_in_file(path, couple_id, wal=False)
+        except sqlite3.DatabaseError:
+            result.leftovers.append(path)
+            continue
+        if sum(counts.values()):
+            result.backups_cleaned.append(path)
+
+    # Anything else in the data folder that still names the couple is reported, not
+    # deleted: it is not ours to judge (the committed synthetic demo set is skipped).
+    demo = data / "demo"
+    for root, dirs, files in os.walk(data):
+        dirs[:] = [d for d in dirs if Path(root, d) != demo]
+        for name in files:
+            path = Path(root, name)
+            if path in result.leftovers:
+                continue
+            if _mentions(path, needle):
+                result.leftovers.append(path)
+    if not result.found:
+        also = ""
+        if result.leftovers:
+            shown = ", ".join(str(p) for p in result.leftovers[:5])
+            also = f" (but these files mention {couple_id!r}: {shown})"
+        raise UnknownCouple(
+            f"no trace of couple {couple_id!r} in the store, its backups, reports or "
+            f"worksheets; nothing erased{also}"
+        )
+    return result

@@ -1,0 +1,256 @@
+"""The couples' worksheets as a Voila app, and the partner links that open them.
+
+``mutuality serve`` runs Voila over a private folder holding *only* the two
+worksheet notebooks (never the therapist's session workbook or caseload), with
+code and tracebacks hidden. It binds 127.0.0.1; another address is refused
+unless a token is given too, so the data is never on a network without a key.
+
+A partner's link carries the couple and the partner as query parameters, plus a
+signature (HMAC-SHA256 under a key kept owner-only in the data folder). Voila
+hands the query string to the kernel as ``QUERY_STRING``; the form checks the
+signature, so a partner who edits ``partner=A`` into ``partner=B`` gets an error
+message, not the other partner's form.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from . import config
+from .exceptions import MutualityError, ValidationError
+from .validation import parse_couple_id, parse_partner, parse_week
+
+#: The notebooks a couple may open through the app, and nothing else.
+SERVED_NOTEBOOKS = ("weekly_checkin.ipynb", "mutuality_inventory.ipynb")
+LOCALHOST = "127.0.0.1"
+DEFAULT_PORT = 8866
+KEY_NAME = "link.key"
+_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+
+
+class LinkError(MutualityError):
+    """A partner link is incomplete, malformed or not signed by this data folder."""
+
+
+class ServeError(MutualityError):
+    """The Voila app cannot be started as asked (e.g. a public address without a token)."""
+
+
+# -- partner links ---------------------------------------------------------------------
+
+
+def link_key(data: Any = None) -> bytes:
+    """The data folder's link-signing key, created (owner-only) on first use."""
+    path = config.data_dir(data) / KEY_NAME
+    if not path.exists() or path.stat().st_size == 0:
+        config.private_file(path)
+        path.write_text(secrets.token_hex(32), encoding="ascii")
+    return bytes.fromhex(path.read_text(encoding="ascii").strip())
+
+
+def link_signature(couple_id: str, partner: str, data: Any = None) -> str:
+    message = f"{couple_id}:{partner}".encode()
+    return hmac.new(link_key(data), message, hashlib.sha256).hexdigest()[:32]
+
+
+def link_query(couple_id: str, partner: str, week: Any = None, data: Any = None) -> str:
+    """The query string of a partner's link: ``couple=..&partner=..[&week=..]&sig=..``."""
+    couple_id, partner = parse_couple_id(couple_id), parse_partner(partner)
+    params = {"couple": couple_id, "partner": partner}
+    if week is not None:
+        params["week"] = parse_week(week).isoformat()
+    params["sig"] = link_signature(couple_id, partner, data)
+    return urlencode(params)
+
+
+def partner_link(
+    base_url: str,
+    couple_id: str,
+    partner: str,
+    instrument: str = "weekly_checkin",
+    week: Any = None,
+    token: str | None = None,
+    data: Any = None,
+) -> str:
+    """A partner's full link into the app, e.g. ``http://127.0.0.1:8866/voila/render/...``."""
+    query = link_query(couple_id, partner, week, data)
+    if token:
+        query += "&" + urlencode({"token": token})
+    return f"{base_url.rstrip('/')}/voila/render/{instrument}.ipynb?{query}"
+
+
+def parse_link_query(query_string: str, data: Any = None) -> dict[str, Any]:
+    """Read and check a partner link's query string.
+
+    Returns
+    -------
+    dict
+        ``{"couple_id", "partner", "week"}`` (``week`` is ``None`` when absent).
+
+    Raises
+    ------
+    LinkError
+        For a missing, repeated or malformed parameter, or a wrong signature.
+    """
+    if len(query_string) > 2000:
+        raise LinkError("the link is too long")
+    raw = parse_qs(query_string.lstrip("?"), keep_blank_values=True)
+
+    def one(name: str, required: bool = True) -> str | None:
+        values = raw.get(name, [])
+        if len(values) > 1:
+            raise LinkError(f"'{name}' is given more than once")
+        if not values or values[0] == "":
+            if required:
+                raise LinkError(f"'{name}' is missing")
+            return None
+        return values[0]
+
+    try:
+        couple_id = parse_couple_id(one("couple"))
+        partner = parse_partner(one("partner"))
+        week_raw = one("week", required=False)
+        week = None if week_raw is None else parse_week(week_raw)
+    except ValidationError as exc:
+        raise LinkError(str(exc)) from None
+    signature = one("sig") or ""
+    if not hmac.compare_digest(signature, link_signature(couple_id, partner, data)):
+        raise LinkError("it is not a valid link for this practice")
+    return {"couple_id": couple_id, "partner": partner, "week": week}
+
+
+# -- the Voila app ---------------------------------------------------------------------
+
+
+def check_bind(address: str | None, token: str | None) -> str:
+    """The address to bind: 127.0.0.1 unless another is given *together with* a token.
+
+    Raises
+    ------
+    ServeError
+        For a non-loopback address without a token, or an address that is not an IP.
+    """
+    if not address:
+        return LOCALHOST
+    address = address.strip()
+    if address in _LOOPBACK_NAMES:
+        return address
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        raise ServeError(f"--address {address!r} is not an IP address") from None
+    if not token:
+        raise ServeError(
+            f"refusing to serve client data on {address} without a token: add --token SECRET "
+            "(or leave out --address to stay on 127.0.0.1)"
+        )
+    if len(token) < 16:
+        raise ServeError("--token must be at least 16 characters when serving beyond 127.0.0.1")
+    return address
+
+
+def prepare_app_dir(root: Path | None = None) -> Path:
+    """Copy the worksheet notebooks (only those) into a private folder Voila serves."""
+    root = Path(tempfile.mkdtemp(prefix="mutuality-app-")) if root is None else root
+    config.private_dir(root)
+    for name in SERVED_NOTEBOOKS:
+        target = root / name
+        shutil.copyfile(config.NOTEBOOKS_DIR / name, target)
+        os.chmod(target, config.PRIVATE_FILE_MODE)
+    return root
+
+
+def voila_command(app_dir: Path, port: int, address: str, token: str | None = None) -> list[str]:
+    """The Voila command line: code and tracebacks hidden, no browser, one address."""
+    command = [
+        sys.executable,
+        "-m",
+        "voila",
+        str(app_dir),
+        "--no-browser",
+        "--strip_sources=True",
+        "--show_tracebacks=False",
+        f"--port={int(port)}",
+        "--Voila.port_retries=0",
+        f"--Voila.ip={address}",
+        # Kernels start per request, so each one sees its own link's QUERY_STRING.
+        "--preheat_kernel=False",
+    ]
+    # Without a token Voila asks for none: acceptable on loopback only (check_bind).
+    command.append(f"--token={token or ''}")
+    return command
+
+
+def voila_environment(data: Any = None) -> dict[str, str]:
+    """The server's (and so every kernel's) environment: the data folder is pinned."""
+    env = dict(os.environ)
+    env[config.DATA_ENV] = str(config.data_dir(data))
+    # Keep the token out of the environment kernels inherit.
+    env.pop("JUPYTER_TOKEN", None)
+    return env
+
+
+def start(
+    data: Any = None,
+    port: int = DEFAULT_PORT,
+    address: str | None = None,
+    token: str | None = None,
+    app_dir: Path | None = None,
+    stdout: Any = None,
+    stderr: Any = None,
+) -> tuple[subprocess.Popen, Path]:
+    """Start Voila in the background; returns the process and the served folder."""
+    bind = check_bind(address, token)
+    folder = prepare_app_dir(app_dir)
+    link_key(data)  # created by the server, before any kernel needs it
+    proc = subprocess.Popen(
+        voila_command(folder, port, bind, token),
+        env=voila_environment(data),
+        cwd=folder,
+        stdout=stdout,
+        stderr=stderr,
+    )
+    return proc, folder
+
+
+def serve(
+    data: Any = None,
+    port: int = DEFAULT_PORT,
+    address: str | None = None,
+    token: str | None = None,
+    announce: Any = print,
+    links_for: Sequence[str] = (),
+) -> int:
+    """Run the app in the foreground until interrupted; returns Voila's exit code."""
+    bind = check_bind(address, token)
+    host = f"[{bind}]" if ":" in bind else bind
+    base = f"http://{host}:{port}"
+    announce(f"serving the worksheets on {base}/ (Ctrl-C to stop)")
+    for couple_id in links_for:
+        for partner in ("A", "B"):
+            link = partner_link(base, couple_id, partner, token=token, data=data)
+            announce(f"  {couple_id} partner {partner}: {link}")
+    proc, folder = start(data, port, bind, token)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        try:
+            return proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return proc.wait()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,310 @@
+"""Headless widget forms: set values, click Save, read the store."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import ipywidgets as widgets
+import pytest
+
+from mutuality_helpers.exceptions import ParameterError
+from mutuality_helpers.forms import (
+    FORM_CLASS,
+    InstrumentForm,
+    form_parameters,
+    notebook_form,
+    share_readout,
+)
+from mutuality_helpers.instruments import get_instrument
+from mutuality_helpers.serve import link_query
+
+TODAY = dt.date(2026, 11, 28)  # a Saturday
+WEEK = dt.date(2026, 11, 23)
+CHECKIN = {
+    "energy": 4,
+    "teamwork": 2,
+    "share_repair": 70,
+    "share_connection": 35,
+    "share_emotional_labour": 80,
+    "share_practical_load": 55,
+    "personal_work_self": 3,
+    "personal_work_partner": 1,
+    "demands": ["work", "children"],
+    "reflection": "We talked on Sunday, that helped.",
+}
+STORED = {k: (";".join(v) if isinstance(v, list) else str(v)) for k, v in CHECKIN.items()}
+
+
+@pytest.fixture
+def couple_store(store):
+    store.add_couple("C001", "Sam", "Alex")
+    return store
+
+
+def make_form(store, partner="A", week=None, instrument="weekly_checkin"):
+    return InstrumentForm(store, instrument, "C001", partner, week=week, today=TODAY)
+
+
+def stored(store, partner="A", week=WEEK):
+    return store.answered_items("C001", partner, week)
+
+
+def all_text(widget: widgets.Widget) -> str:
+    """Every string a widget tree shows (values, labels, outputs), for leak checks."""
+    parts: list[str] = []
+    stack = [widget]
+    while stack:
+        w = stack.pop()
+        for name in ("value", "description", "placeholder", "tooltip"):
+            v = getattr(w, name, None)
+            if isinstance(v, str):
+                parts.append(v)
+        if isinstance(w, widgets.Dropdown):
+            parts.extend(str(label) for label, _ in w.options)
+        if isinstance(w, widgets.Output):
+            parts.append(repr(w.outputs))
+        stack.extend(getattr(w, "children", ()))
+    return "\n".join(parts)
+
+
+def test_save_stores_exactly_the_answers(couple_store):
+    form = make_form(couple_store)
+    form.set_values(CHECKIN)
+    form.save_button.click()
+    assert form.status == "saved"
+    assert "Saved" in form.message and "23 November 2026" in form.message
+    assert stored(couple_store) == STORED
+    frame = couple_store.answers("C001")
+    assert set(frame["source"]) == {"form:weekly_checkin"}
+    assert set(frame["partner"]) == {"A"}
+    assert stored(couple_store, "B") == {}
+
+
+def test_form_is_scoped_for_selectors_and_displays_as_a_widget(couple_store):
+    form = make_form(couple_store)
+    assert FORM_CLASS in form.widget._dom_classes
+    bundle = form._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+@pytest.mark.parametrize("value", [0, 30, 50, 100])
+def test_share_readout_follows_the_slider(couple_store, value):
+    form = make_form(couple_store)
+    field = form.fields["share_repair"]
+    field.slider.value = 100 if value == 50 else 50  # make sure the change event fires
+    field.slider.value = value
+    assert share_readout(value) in field.readout.value
+    assert f"you {value}% / partner {100 - value}%" in field.readout.value
+
+
+@pytest.mark.parametrize(
+    "item, kind",
+    [
+        ("energy", widgets.IntSlider),
+        ("share_repair", widgets.IntSlider),
+        ("demands", widgets.ToggleButton),
+        ("reflection", widgets.Textarea),
+    ],
+)
+def test_each_item_type_gets_its_widget(couple_store, item, kind):
+    field = make_form(couple_store).fields[item]
+    found = []
+    stack = [field.box]
+    while stack:
+        w = stack.pop()
+        found.append(w)
+        stack.extend(getattr(w, "children", ()))
+    assert any(isinstance(w, kind) for w in found)
+
+
+def test_unanswered_required_items_are_named_and_nothing_is_stored(couple_store):
+    form = make_form(couple_store)
+    partial = {k: v for k, v in CHECKIN.items() if k not in ("energy", "share_connection")}
+    form.set_values(partial)
+    form.save_button.click()
+    assert form.status == "invalid"
+    assert "2 answers" in form.message
+    assert "Please answer" in form.fields["energy"].error.value
+    assert "Please answer" in form.fields["share_connection"].error.value
+    assert form.fields["teamwork"].error.value == ""
+    assert couple_store.answers("C001").empty
+
+
+def test_untouched_slider_is_unanswered_but_moving_it_answers(couple_store):
+    form = make_form(couple_store)
+    form.set_values({k: v for k, v in CHECKIN.items() if k != "teamwork"})
+    form.save_button.click()
+    assert form.status == "invalid" and couple_store.answers("C001").empty
+    form.fields["teamwork"].slider.value = 4  # the person moves it
+    assert form.fields["teamwork"].error.value == ""  # the message goes as soon as they answer
+    form.save_button.click()
+    assert form.status == "saved"
+    assert stored(couple_store)["teamwork"] == "4"
+
+
+def test_too_long_reflection_is_refused_with_its_message(couple_store):
+    form = make_form(couple_store)
+    form.set_values({**CHECKIN, "reflection": "x" * 4001})
+    assert "4001 / 4000" in form.fields["reflection"].count.value
+    form.save_button.click()
+    assert form.status == "invalid"
+    assert "at most 4000" in form.fields["reflection"].error.value
+    assert couple_store.answers("C001").empty
+
+
+def test_future_week_is_refused(couple_store):
+    form = make_form(couple_store, week=WEEK + dt.timedelta(weeks=1))
+    assert "not started" in form.week_note.value
+    form.set_values(CHECKIN)
+    form.save_button.click()
+    assert form.status == "invalid"
+    assert "has not started yet" in form.message
+    assert couple_store.answers("C001").empty
+
+
+def test_week_picker_offers_recent_mondays(couple_store):
+    form = make_form(couple_store)
+    weeks = [value for _, value in form.week.options]
+    assert form.week.value == WEEK
+    assert all(w.weekday() == 0 for w in weeks)
+    assert max(weeks) == WEEK and len(weeks) == 8
+    form.week.value = WEEK - dt.timedelta(weeks=2)
+    form.set_values(CHECKIN)
+    form.save_button.click()
+    assert stored(couple_store, week=WEEK - dt.timedelta(weeks=2)) == STORED
+
+
+def test_already_answered_week_asks_before_replacing(couple_store):
+    first = make_form(couple_store)
+    first.set_values(CHECKIN)
+    first.save_button.click()
+
+    again = make_form(couple_store)
+    assert "already saved" in again.week_note.value
+    again.set_values({**CHECKIN, "energy": 9, "demands": [], "reflection": ""})
+    again.save_button.click()
+    assert again.status == "confirm"
+    assert again.confirm_box.layout.display == "flex"
+    assert stored(couple_store) == STORED  # nothing replaced yet
+
+    again.cancel_button.click()
+    assert again.status == "cancelled"
+    assert stored(couple_store) == STORED
+
+    again.save_button.click()
+    again.replace_button.click()
+    assert again.status == "saved"
+    # Latest wins; cleared optional answers are cleared too; the old values are in history.
+    assert stored(couple_store) == {**STORED, "energy": "9", "demands": "", "reflection": ""}
+    history = couple_store.answer_history("C001")
+    assert set(history["item"]) == {"energy", "demands", "reflection"}
+
+
+def test_inventory_form_saves_every_item(couple_store):
+    form = make_form(couple_store, instrument="mutuality_inventory")
+    inventory = get_instrument("mutuality_inventory")
+    values = {it.id: (i % 5) + 1 for i, it in enumerate(inventory.items) if it.type == "int"}
+    form.set_values(values)
+    form.save_button.click()
+    assert form.status == "saved"
+    assert stored(couple_store) == {k: str(v) for k, v in values.items()}
+    assert set(couple_store.answers("C001")["source"]) == {"form:mutuality_inventory"}
+
+
+def test_a_partners_form_never_shows_the_other_partners_answers(couple_store):
+    secret = "B-ONLY-7f3a: I feel alone with the planning"
+    b_form = make_form(couple_store, partner="B")
+    b_form.set_values({**CHECKIN, "reflection": secret, "energy": 7})
+    b_form.save_button.click()
+    assert b_form.status == "saved"
+
+    a_form = make_form(couple_store, partner="A")
+    assert a_form.week_note.value == ""  # B having answered is not A's business
+    assert secret not in all_text(a_form.widget)
+    a_form.set_values(CHECKIN)
+    a_form.save_button.click()
+    assert a_form.status == "saved"  # no "replace?" question caused by B's answers
+    assert secret not in all_text(a_form.widget)
+    assert stored(couple_store, "B")["reflection"] == secret
+
+
+HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)><b>bold</b>"
+
+
+def test_hostile_reflection_is_stored_verbatim_and_never_rendered_as_html(couple_store):
+    form = make_form(couple_store)
+    form.set_values({**CHECKIN, "reflection": HOSTILE})
+    form.save_button.click()
+    assert stored(couple_store)["reflection"] == HOSTILE
+    # The text area holds it as text; no HTML widget or output carries it as markup.
+    html_parts = [w.value for w in _descendants(form.widget) if isinstance(w, widgets.HTML)] + [
+        repr(form.feedback.outputs)
+    ]
+    assert not any("<script" in part or "<img" in part for part in html_parts)
+
+
+def test_hostile_instrument_text_is_escaped(couple_store):
+    checkin = get_instrument("weekly_checkin")
+    items = list(checkin.items)
+    items[0] = dataclasses.replace(items[0], wording=HOSTILE, help="<i>help</i>")
+    hostile = dataclasses.replace(checkin, title="<h1>T</h1>", intro=HOSTILE, items=tuple(items))
+    form = InstrumentForm(couple_store, hostile, "C001", "A", today=TODAY)
+    label = form.fields["energy"].label.value
+    assert "&lt;script&gt;" in label and "<script" not in label and "<i>" not in label
+    assert "<h1>" not in all_text(form.widget)
+
+
+def _descendants(widget):
+    stack = [widget]
+    while stack:
+        w = stack.pop()
+        yield w
+        stack.extend(getattr(w, "children", ()))
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"couple_id": "C 001", "partner": "A"}, "parameter couple_id"),
+        ({"couple_id": "C001", "partner": "a"}, "parameter partner"),
+        ({"couple_id": "C001", "partner": "A", "week": "2026-11-24"}, "parameter week"),
+        ({"couple_id": "C001", "partner": "A", "week": "soon"}, "parameter week"),
+        ({"couple_id": "C001", "partner": "A", "data_dir": 3}, "parameter data_dir"),
+        ({"couple_id": None, "partner": "A"}, "parameter couple_id"),
+    ],
+)
+def test_bad_parameters_are_named(kwargs, fragment):
+    with pytest.raises(ParameterError, match=fragment):
+        form_parameters(**kwargs)
+
+
+def test_notebook_form_opens_from_a_signed_link(couple_store, data_dir):
+    query = link_query("C001", "B", data=data_dir)
+    form = notebook_form("weekly_checkin", data_dir=str(data_dir), query_string=query)
+    assert isinstance(form, InstrumentForm)
+    assert (form.couple_id, form.partner) == ("C001", "B")
+
+
+@pytest.mark.parametrize(
+    "tamper, fragment",
+    [
+        (lambda q: q.replace("partner=B", "partner=A"), "not a valid link"),
+        (lambda q: q.split("&sig=")[0], "'sig' is missing"),
+        (lambda q: q + "&partner=A", "more than once"),
+        (lambda q: q.replace("couple=C001", "couple=%3Cscript%3E"), "couple id"),
+        (lambda q: "", "needs a personal link"),
+    ],
+)
+def test_notebook_form_refuses_a_bad_link_with_a_message(couple_store, data_dir, tamper, fragment):
+    query = tamper(link_query("C001", "B", data=data_dir))
+    shown = notebook_form("weekly_checkin", data_dir=str(data_dir), query_string=query)
+    assert isinstance(shown, widgets.HTML)
+    assert fragment.replace("'", "&#x27;") in shown.value
+    assert "<script" not in shown.value
+
+
+def test_notebook_form_with_unknown_couple_says_so(couple_store, data_dir):
+    shown = notebook_form("weekly_checkin", "C999", "A", data_dir=str(data_dir))
+    assert isinstance(shown, widgets.HTML)
+    assert "no couple" in shown.value

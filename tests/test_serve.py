@@ -1,0 +1,121 @@
+"""The Voila app: bind address rules, only the worksheets served, signed partner links."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+from mutuality_helpers import config
+from mutuality_helpers.cli import main
+from mutuality_helpers.serve import (
+    SERVED_NOTEBOOKS,
+    LinkError,
+    ServeError,
+    check_bind,
+    link_query,
+    parse_link_query,
+    partner_link,
+    prepare_app_dir,
+    voila_command,
+    voila_environment,
+)
+
+TOKEN = "a-long-enough-token-123"
+
+
+@pytest.mark.parametrize(
+    "address, token, bound",
+    [
+        (None, None, "127.0.0.1"),
+        ("127.0.0.1", None, "127.0.0.1"),
+        ("localhost", None, "localhost"),
+        ("0.0.0.0", TOKEN, "0.0.0.0"),
+        ("192.168.1.20", TOKEN, "192.168.1.20"),
+    ],
+)
+def test_bind_address(address, token, bound):
+    assert check_bind(address, token) == bound
+
+
+@pytest.mark.parametrize(
+    "address, token, fragment",
+    [
+        ("0.0.0.0", None, "without a token"),
+        ("192.168.1.20", "", "without a token"),
+        ("0.0.0.0", "short", "at least 16"),
+        ("example.org", TOKEN, "not an IP address"),
+    ],
+)
+def test_bind_address_refused(address, token, fragment):
+    with pytest.raises(ServeError, match=fragment):
+        check_bind(address, token)
+
+
+def test_cli_refuses_public_address_without_token(data_dir, capsys):
+    code = main(["serve", "--address", "0.0.0.0", "--data", str(data_dir)])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert err.count("\n") == 1 and "without a token" in err
+
+
+def test_voila_hides_code_and_tracebacks(tmp_path):
+    command = voila_command(tmp_path, 8899, "127.0.0.1", None)
+    assert "--strip_sources=True" in command
+    assert "--show_tracebacks=False" in command
+    assert "--Voila.ip=127.0.0.1" in command
+    assert "--port=8899" in command and "--no-browser" in command
+    assert "--token=" in command  # loopback only: no token asked
+    assert f"--token={TOKEN}" in voila_command(tmp_path, 8899, "0.0.0.0", TOKEN)
+
+
+def test_app_folder_holds_only_the_worksheets(tmp_path):
+    folder = prepare_app_dir(tmp_path / "app")
+    assert sorted(p.name for p in folder.iterdir()) == sorted(SERVED_NOTEBOOKS)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert "session_workbook.ipynb" not in SERVED_NOTEBOOKS
+
+
+def test_kernels_get_the_data_folder(data_dir, monkeypatch):
+    monkeypatch.setenv("JUPYTER_TOKEN", "secret")
+    env = voila_environment(data_dir)
+    assert env[config.DATA_ENV] == str(data_dir.resolve())
+    assert "JUPYTER_TOKEN" not in env
+
+
+def test_link_round_trip_and_key_is_owner_only(data_dir):
+    query = link_query("C001", "A", "2026-11-23", data=data_dir)
+    parsed = parse_link_query(query, data_dir)
+    assert parsed["couple_id"] == "C001" and parsed["partner"] == "A"
+    assert parsed["week"].isoformat() == "2026-11-23"
+    key = data_dir / "link.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+
+def test_link_from_another_practice_is_refused(tmp_path):
+    query = link_query("C001", "A", data=tmp_path / "other")
+    with pytest.raises(LinkError, match="not a valid link"):
+        parse_link_query(query, tmp_path / "ours")
+
+
+@pytest.mark.parametrize(
+    "query, fragment",
+    [
+        ("couple=C001&partner=B&sig=0", "not a valid link"),
+        ("partner=A&sig=0", "'couple' is missing"),
+        ("couple=C001&sig=0", "'partner' is missing"),
+        ("couple=C001&couple=C002&partner=A&sig=0", "more than once"),
+        ("couple=C001&partner=A&week=2026-11-24&sig=0", "Monday"),
+        ("couple=C001&partner=A&sig=" + "0" * 3000, "too long"),
+    ],
+)
+def test_bad_links(data_dir, query, fragment):
+    with pytest.raises(LinkError, match=fragment):
+        parse_link_query(query, data_dir)
+
+
+def test_partner_link_points_at_the_render_url(data_dir):
+    url = partner_link("http://127.0.0.1:8866/", "C001", "B", token=TOKEN, data=data_dir)
+    assert url.startswith("http://127.0.0.1:8866/voila/render/weekly_checkin.ipynb?couple=C001")
+    assert f"token={TOKEN}" in url
+    assert parse_link_query(url.split("?", 1)[1], data_dir)["partner"] == "B"

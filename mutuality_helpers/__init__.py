@@ -5,6 +5,7 @@ Notebooks import from here; all logic lives in this package.
 
 from __future__ import annotations
 
+from .analysis import Thresholds, caseload, summarize, weekly_shares
 from .exceptions import (
     ImportRejected,
     InstrumentError,
@@ -22,7 +23,12 @@ from .store import Store, make_answer, make_season
 
 __version__ = "0.1.0"
 
+# charts is not imported here: Altair's import is slow, and only notebooks and reports draw.
 __all__ = [
+    "Thresholds",
+    "caseload",
+    "summarize",
+    "weekly_shares",
     "DOMAINS",
     "SHARE_DOMAINS",
     "ImportRejected",

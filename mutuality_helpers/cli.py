@@ -241,6 +241,19 @@ def erase(store: Store, couple: str, yes: bool) -> None:
         )
 
 
+@cli.command()
+@click.argument("couple")
+@click.option("--as-of", "as_of", default=None, help="Judge as of the week holding this date.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@data_option
+def summary(store: Store, couple: str, as_of: str | None, as_json: bool) -> None:
+    """The couple's judgement: status per domain, perception gaps, mutuality index, alerts."""
+    from .analysis import format_summary, summarize
+
+    result = summarize(store, couple, as_of=as_of)
+    click.echo(json.dumps(result, indent=2) if as_json else format_summary(result))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning every error into one line on stderr."""
     try:

@@ -1,0 +1,206 @@
+"""A warm IPython kernel for rendering report notebooks back to back.
+
+Starting a Jupyter kernel and importing pandas, Altair and the package costs
+seconds; executing a report notebook in a warm kernel costs well under one. So a
+:class:`ReportKernel` is started once (per worker) and handed to papermill as
+``km=`` for every report, with the user namespace reset between reports so that
+nothing of one couple survives into the next.
+
+Two details make this safe and fast:
+
+- **Unique IPC sockets.** The kernel talks over Unix sockets inside a private
+  temporary folder of its own, not over TCP ports picked at random, so parallel
+  workers can never collide on a port or a connection file.
+- **No slow, unused format checker.** A full Jupyter install pulls in
+  ``rfc3987-syntax`` (through ``jupyter-events`` and ``jsonschema[format-nongpl]``);
+  it builds a parser for the ``iri`` formats when ``jsonschema`` is first imported,
+  which makes ``import altair`` (and ``import nbformat``) take a second or more.
+  Neither the Vega-Lite schema nor the notebook schema uses the ``iri`` formats,
+  and ``jsonschema`` treats that checker as optional. :func:`skip_unused_format_checkers`
+  marks the module as absent in ``sys.modules`` (the import system's documented way
+  to make an import fail) in the processes that render reports, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from types import TracebackType
+
+from .exceptions import ReportError
+
+# Modules that only register JSON-schema format checkers nobody here uses, and are
+# slow to import. Keep this list short and justified (see the module docstring).
+UNUSED_FORMAT_CHECKERS = ("rfc3987_syntax",)
+
+# What every report needs: imported once per kernel, while the parent process is
+# busy validating parameters and loading nbconvert and WeasyPrint.
+PRELOAD = """\
+import sys
+for _name in {unused!r}:
+    sys.modules.setdefault(_name, None)
+import mutuality_helpers.report
+mutuality_helpers.report.preload()
+del _name
+"""
+
+# Between two reports: forget every variable of the previous report. Not ``%reset``:
+# it runs a full garbage collection each time. Outputs are not cached at all
+# (``cache_size=0`` below), so no earlier report survives in ``Out`` or ``_``.
+RESET = """\
+_ip, _k = get_ipython(), None
+for _k in [k for k in _ip.user_ns if not k.startswith("_") and k not in _ip.user_ns_hidden]:
+    del _ip.user_ns[_k]
+del _ip, _k
+"""
+
+KERNEL_START_TIMEOUT = 60
+
+
+def skip_unused_format_checkers() -> None:
+    """Keep ``jsonschema`` from importing format-checker modules the reports never use.
+
+    Must run before the first ``import jsonschema`` (nbformat, papermill and Altair
+    import it) to have an effect; it is harmless afterwards.
+    """
+    for name in UNUSED_FORMAT_CHECKERS:
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+
+
+class KernelDied(ReportError):
+    """The report kernel stopped unexpectedly."""
+
+
+class ReportKernel:
+    """One IPython kernel, kept warm for many report notebooks.
+
+    Use as a context manager; the kernel and its socket folder are removed on exit.
+
+    Parameters
+    ----------
+    preload
+        Import the report's modules in the kernel right after start-up, without
+        waiting for them (the first notebook's execution queues behind the import).
+    """
+
+    def __init__(self, preload: bool = True) -> None:
+        self.preload = preload
+        self.km = None
+        self.kc = None
+        self._folder: Path | None = None
+        self._log = None
+        self._ready = False
+
+    # -- life cycle ------------------------------------------------------------------
+
+    def start(self) -> ReportKernel:
+        """Start the kernel process and connect a client (returns at once after launch)."""
+        from jupyter_client.manager import KernelManager
+
+        # A short private path: Unix socket paths are limited to about 100 bytes.
+        self._folder = Path(tempfile.mkdtemp(prefix="mut-k-"))
+        os.chmod(self._folder, 0o700)
+        km = KernelManager(
+            kernel_name="python3",
+            transport="ipc",
+            ip=str(self._folder / "s"),
+            connection_file=str(self._folder / "kernel.json"),
+        )
+        env = dict(os.environ)
+        # ipykernel's debugger warns about frozen modules on every start; reports do not debug.
+        env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+        self._log = open(self._folder / "kernel.log", "wb")  # noqa: SIM115 -- closed in stop()
+        km.start_kernel(
+            # History would keep each report's parameters (a couple id) on disk.
+            extra_arguments=[
+                "--HistoryManager.hist_file=:memory:",
+                "--InteractiveShell.cache_size=0",
+            ],
+            env=env,
+            cwd=str(self._folder),
+            stdout=self._log,
+            stderr=self._log,
+        )
+        self.km = km
+        kc = km.client()
+        kc.start_channels()
+        self.kc = kc
+        if self.preload:
+            # Fire and forget: the reply is awaited by whoever runs the next cell.
+            kc.execute(PRELOAD.format(unused=UNUSED_FORMAT_CHECKERS), silent=True)
+        return self
+
+    def wait_ready(self, timeout: float = KERNEL_START_TIMEOUT) -> None:
+        """Block until the kernel answers (and, with ``preload``, has imported everything)."""
+        self._require()
+        if self._ready:
+            return
+        try:
+            self.kc.wait_for_ready(timeout=timeout)
+            reply = self.kc.execute_interactive("pass", timeout=timeout, silent=True)
+        except (RuntimeError, TimeoutError) as exc:
+            raise KernelDied(f"the report kernel did not start: {exc}{self._log_tail()}") from None
+        if reply["content"].get("status") != "ok":
+            raise KernelDied(f"the report kernel failed to start{self._log_tail()}")
+        self._ready = True
+
+    def reset(self) -> None:
+        """Forget every variable of the previous report (imports stay loaded)."""
+        self._require()
+        reply = self.kc.execute_interactive(RESET, timeout=KERNEL_START_TIMEOUT, silent=True)
+        if reply["content"].get("status") != "ok":
+            raise KernelDied(f"could not reset the report kernel{self._log_tail()}")
+
+    def alive(self) -> bool:
+        return self.km is not None and self.km.is_alive()
+
+    def stop(self) -> None:
+        """Shut the kernel down and remove its sockets and log."""
+        if self.kc is not None:
+            with contextlib.suppress(Exception):
+                self.kc.stop_channels()
+            self.kc = None
+        if self.km is not None:
+            with contextlib.suppress(Exception):
+                self.km.shutdown_kernel(now=True)
+            with contextlib.suppress(Exception):
+                self.km.cleanup_resources()
+            self.km = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
+
+    def __enter__(self) -> ReportKernel:
+        return self.start() if self.km is None else self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _require(self) -> None:
+        if self.km is None or self.kc is None:
+            raise KernelDied("the report kernel is not running")
+        if not self.km.is_alive():
+            raise KernelDied(f"the report kernel stopped{self._log_tail()}")
+
+    def _log_tail(self) -> str:
+        if self._folder is None:
+            return ""
+        try:
+            lines = (self._folder / "kernel.log").read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return f" ({lines[-1].strip()})" if lines else ""

@@ -1,0 +1,304 @@
+"""Notebook to PDF: papermill, then nbconvert HTML without code, then WeasyPrint.
+
+The pipeline for one report:
+
+1. validate the request (:func:`mutuality_helpers.report.validate_request`): a bad
+   request fails here, before any kernel, with one line and no file;
+2. execute ``notebooks/session_report.ipynb`` with papermill in a warm
+   :class:`~mutuality_helpers.kernel.ReportKernel` (``km=``), namespace reset first;
+3. export HTML through our own nbconvert template (``templates/mutuality_report``:
+   no inputs, no prompts, only rich outputs) and print stylesheet;
+4. print with WeasyPrint to a temporary file beside the target, owner-only, and
+   rename it into place: a PDF exists only once it is complete.
+
+Many reports (:func:`render_reports`) run in worker processes, each with its own
+kernel, so a batch pays one Jupyter start-up per worker, not per report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import config
+from .exceptions import MutualityError, ReportError
+from .kernel import ReportKernel, skip_unused_format_checkers
+from .report import ReportRequest
+
+NOTEBOOK = config.NOTEBOOKS_DIR / "session_report.ipynb"
+TEMPLATE_NAME = "mutuality_report"
+ENGINE_NAME = "mutuality-warm-kernel"
+CELL_TIMEOUT = 300
+# What must never reach a clinical record (checked on the HTML before printing).
+FORBIDDEN = ("Traceback (most recent call last)", "In&nbsp;[", 'class="jp-InputArea')
+
+
+def _register_engine() -> None:
+    """A papermill engine that runs on a kernel *and client* we already hold.
+
+    papermill's stock engine accepts ``km=`` but opens a new client (sockets and a
+    heartbeat thread) for every notebook and never closes it; ours hands nbclient
+    the warm kernel's one client instead.
+    """
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class WarmKernelEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(
+            cls,
+            nb_man: Any,
+            kernel_name: str,
+            warm_kernel: ReportKernel | None = None,
+            log_output: bool = False,
+            execution_timeout: int | None = None,
+            **_ignored: Any,
+        ) -> Any:
+            import logging
+
+            if warm_kernel is None:
+                raise ReportError("internal: the warm-kernel engine needs warm_kernel=")
+            client = PapermillNotebookClient(
+                nb_man,
+                km=warm_kernel.km,
+                timeout=execution_timeout,
+                kernel_name=kernel_name,
+                log=logging.getLogger("papermill"),
+                log_output=log_output,
+            )
+            client.kc = warm_kernel.kc
+            client.kc.allow_stdin = False
+            return client.execute()
+
+    papermill_engines.register(ENGINE_NAME, WarmKernelEngine)
+
+
+class Renderer:
+    """Renders report PDFs on one warm kernel (one renderer per process).
+
+    Parameters
+    ----------
+    kernel
+        A started :class:`ReportKernel`; a new one is started (and owned) when None.
+    """
+
+    def __init__(self, kernel: ReportKernel | None = None) -> None:
+        skip_unused_format_checkers()
+        self._owns_kernel = kernel is None
+        # Launch first: the kernel imports pandas and Altair while we import the rest.
+        self.kernel = kernel or ReportKernel().start()
+        import nbformat
+        import papermill  # noqa: F401 -- imported here so the engine registration finds it
+        from nbconvert import HTMLExporter
+        from weasyprint.text.fonts import FontConfiguration
+
+        _register_engine()
+        # One font configuration per process: fontconfig is set up once, not per report.
+        self._fonts = FontConfiguration()
+        self._notebook = nbformat.read(NOTEBOOK, as_version=4)
+        self._exporter = HTMLExporter(
+            template_name=TEMPLATE_NAME,
+            extra_template_basedirs=[str(config.TEMPLATES_DIR)],
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+        )
+
+    def close(self) -> None:
+        if self._owns_kernel:
+            self.kernel.stop()
+
+    def __enter__(self) -> Renderer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def render(self, request: ReportRequest, out: Path | None = None) -> Path:
+        """Render one validated request to ``out`` (default: the request's report path)."""
+        out = Path(out) if out is not None else request.output
+        nb = self.execute(request)
+        html = self.to_html(nb, request)
+        write_pdf(html, out, self._fonts)
+        return out
+
+    def execute(self, request: ReportRequest) -> Any:
+        """Run the report notebook for ``request``; returns the executed notebook."""
+        import copy
+
+        import papermill
+        from papermill.exceptions import PapermillExecutionError
+
+        self.kernel.wait_ready()
+        self.kernel.reset()
+        try:
+            return papermill.execute_notebook(
+                copy.deepcopy(self._notebook),
+                None,
+                parameters=request.notebook_parameters(),
+                engine_name=ENGINE_NAME,
+                warm_kernel=self.kernel,
+                kernel_name="python3",
+                progress_bar=False,
+                request_save_on_cell_execute=False,
+                execution_timeout=CELL_TIMEOUT,
+            )
+        except PapermillExecutionError as exc:
+            reason = f"{exc.ename}: {exc.evalue}" if exc.evalue else exc.ename
+            raise ReportError(
+                f"{request.couple_id} session {request.session}: report failed: {reason}"
+            ) from None
+
+    def to_html(self, nb: Any, request: ReportRequest) -> str:
+        """Export the executed notebook as the report's HTML (no code, no prompts)."""
+        title = f"Session report {request.couple_id} session {request.session}"
+        html, _ = self._exporter.from_notebook_node(nb, resources={"mutuality": {"title": title}})
+        for marker in FORBIDDEN:
+            if marker in html:
+                raise ReportError(
+                    f"{request.couple_id} session {request.session}: the report would show "
+                    "notebook internals; nothing written"
+                )
+        return html
+
+
+def write_pdf(html: str, out: Path, fonts: Any = None) -> Path:
+    """Print ``html`` to ``out`` atomically, owner-only, in an owner-only folder.
+
+    ``fonts`` is an optional WeasyPrint ``FontConfiguration`` to reuse.
+    """
+    from weasyprint import HTML
+
+    out = Path(out)
+    config.private_dir(out.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}-", suffix=".pdf.part", dir=out.parent)
+    try:
+        os.fchmod(fd, config.PRIVATE_FILE_MODE)
+        with os.fdopen(fd, "wb") as fh:
+            HTML(string=html, base_url=str(config.TEMPLATES_DIR)).write_pdf(fh, font_config=fonts)
+        os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    os.chmod(out, config.PRIVATE_FILE_MODE)
+    return out
+
+
+# -- many reports ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one request in a batch: a path, or a one-line error."""
+
+    request: ReportRequest
+    path: Path | None = None
+    error: str | None = None
+
+
+_worker_renderer: Renderer | None = None
+
+
+def _worker_start() -> None:
+    global _worker_renderer
+    _worker_renderer = Renderer()
+    # Stop the kernel when the pool retires this worker (multiprocessing runs
+    # finalizers on a worker's normal exit; the kernel also dies with its parent).
+    multiprocessing.util.Finalize(None, _worker_renderer.close, exitpriority=10)
+
+
+def _worker_render(request: ReportRequest) -> Outcome:
+    assert _worker_renderer is not None
+    try:
+        return Outcome(request, path=_worker_renderer.render(request))
+    except MutualityError as exc:
+        return Outcome(request, error=str(exc))
+
+
+def render_one(request: ReportRequest, out: Path | None = None) -> Path:
+    """Render a single validated request in this process (one kernel, stopped after)."""
+    with Renderer() as renderer:
+        return renderer.render(request, out)
+
+
+def render_reports(
+    requests: Sequence[ReportRequest],
+    jobs: int = 1,
+    progress: bool = True,
+    on_done: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
+    """Render many validated requests with ``jobs`` parallel workers (one kernel each).
+
+    A failed report does not stop the batch; its :class:`Outcome` carries the error.
+    """
+    if not requests:
+        return []
+    jobs = max(1, min(int(jobs), len(requests)))
+    bar = _progress(len(requests), progress)
+    outcomes: list[Outcome] = []
+    try:
+        if jobs == 1:
+            with Renderer() as renderer:
+                for request in requests:
+                    try:
+                        outcome = Outcome(request, path=renderer.render(request))
+                    except MutualityError as exc:
+                        outcome = Outcome(request, error=str(exc))
+                    outcomes.append(outcome)
+                    _tick(bar, outcome, on_done)
+            return outcomes
+        # Workers inherit the parent's imports when forked; elsewhere they start fresh.
+        method = "fork" if sys.platform.startswith("linux") else "spawn"
+        _preimport()
+        with ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=multiprocessing.get_context(method),
+            initializer=_worker_start,
+        ) as pool:
+            futures = {pool.submit(_worker_render, r): i for i, r in enumerate(requests)}
+            done: dict[int, Outcome] = {}
+            for future in as_completed(futures):
+                outcome = future.result()
+                done[futures[future]] = outcome
+                _tick(bar, outcome, on_done)
+            outcomes = [done[i] for i in range(len(requests))]
+    finally:
+        if bar is not None:
+            bar.close()
+    return outcomes
+
+
+def _preimport() -> None:
+    """Import the heavy renderer modules once in the parent, so forked workers start warm."""
+    skip_unused_format_checkers()
+    import nbconvert  # noqa: F401
+    import papermill  # noqa: F401
+    import weasyprint  # noqa: F401
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    if not enabled or total < 2:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="reports", unit="report", file=sys.stderr, leave=True)
+
+
+def _tick(bar: Any, outcome: Outcome, on_done: Callable[[Outcome], None] | None) -> None:
+    if bar is not None:
+        bar.update(1)
+    if on_done is not None:
+        on_done(outcome)
+
+
+def paths(outcomes: Iterable[Outcome]) -> list[Path]:
+    return [o.path for o in outcomes if o.path is not None]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -108,7 +109,7 @@ def couples(store: Store, as_json: bool) -> None:
     click.echo(f"{'couple':<10} {'partner A':<16} {'partner B':<16} {'weeks':>5}  last answer")
     for r in frame.itertuples(index=False):
         click.echo(
-            f"{r.couple_id:<10} {r.name_a or '-':<16} {r.name_b or '-':<16} "
+            f"{r.couple_id:<10} {printable(r.name_a) or '-':<16} {printable(r.name_b) or '-':<16} "
             f"{r.weeks_answered:>5}  {r.last_answer}"
         )
 
@@ -171,6 +172,18 @@ def serve(
     code = run_app(store.data_dir, port, address, token, announce=click.echo, links_for=couples)
     if code:
         raise click.ClickException(f"Voila stopped with exit code {code}")
+
+
+def printable(text: str) -> str:
+    """``text`` for a terminal: control and bidi-override characters shown escaped.
+
+    Names and notes come from clients and imported files; an escape sequence in a
+    name must not recolour, clear or reorder the therapist's terminal.
+    """
+    return "".join(
+        ch if unicodedata.category(ch)[0] != "C" else ch.encode("unicode_escape").decode("ascii")
+        for ch in str(text)
+    )
 
 
 @cli.command()
@@ -252,6 +265,82 @@ def summary(store: Store, couple: str, as_of: str | None, as_json: bool) -> None
 
     result = summarize(store, couple, as_of=as_of)
     click.echo(json.dumps(result, indent=2) if as_json else format_summary(result))
+
+
+@cli.command()
+@click.argument("couple", required=False)
+@click.option(
+    "--session",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Session number (default: the couple's latest).",
+)
+@click.option(
+    "--all",
+    "all_sessions",
+    is_flag=True,
+    help="Every session without a current report (of COUPLE, else of every couple).",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    help="Judge as of the week holding this date (default: the session's week).",
+)
+@click.option(
+    "--include-reflections",
+    is_flag=True,
+    help="Also print the partners' free-text reflections (left out by default).",
+)
+@click.option(
+    "--paper",
+    type=click.Choice(["A4", "Letter"], case_sensitive=False),
+    default="A4",
+    show_default=True,
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 32),
+    default=None,
+    help="Parallel workers for many reports (default: one per CPU, at most 4).",
+)
+@click.option("--force", is_flag=True, help="With --all: render current reports again too.")
+@data_option
+def report(
+    store: Store,
+    couple: str | None,
+    session: int | None,
+    all_sessions: bool,
+    as_of: str | None,
+    include_reflections: bool,
+    paper: str,
+    jobs: int | None,
+    force: bool,
+) -> None:
+    """Render session report PDFs: <data>/reports/<couple>/session-<n>.pdf (owner-only)."""
+    from .render import default_jobs, plan, render_one, render_reports
+
+    options = {"include_reflections": include_reflections, "paper": paper}
+    if as_of:
+        options["as_of"] = as_of
+    requests, skipped = plan(store, couple, session, all_sessions, force, **options)
+    for line in skipped:
+        click.echo(line, err=True)
+    if not requests:
+        click.echo("no reports due: all are current (--force renders them again)", err=True)
+        return
+    if len(requests) == 1 and not all_sessions:
+        click.echo(render_one(requests[0]))
+        return
+    outcomes = render_reports(requests, jobs or default_jobs(len(requests)))
+    failed = [o for o in outcomes if o.error]
+    for outcome in outcomes:
+        if outcome.path is not None:
+            click.echo(outcome.path)
+    for outcome in failed:
+        click.echo(f"mutuality: {outcome.error}", err=True)
+    if failed:
+        raise MutualityError(f"{len(failed)} of {len(outcomes)} report(s) failed")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 SYSTEM_PACKAGES := chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
 PYTEST_ARGS ?=
 
-.PHONY: help demo test lab serve lint format bench system-deps clean-venv
+.PHONY: help demo test lab serve lint format bench system-deps clean-venv hooks
 
 help: ## Show this help
 	@echo "Mutuality Workbook: make <target>"
@@ -37,6 +37,10 @@ demo: system-deps $(BIN)/mutuality ## Create .venv, install, seed the demo coupl
 
 test: system-deps $(BIN)/mutuality ## Install what the tests need and run them all
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+hooks: $(BIN)/mutuality ## Once per clone: strip notebook outputs on commit (nbstripout git filter)
+	$(BIN)/nbstripout --install --attributes .gitattributes
+	@echo "nbstripout filter installed: notebooks are committed without outputs"
 
 lab: $(BIN)/mutuality ## Open the notebooks in JupyterLab
 	$(BIN)/jupyter lab notebooks/

@@ -302,3 +302,102 @@ def _tick(bar: Any, outcome: Outcome, on_done: Callable[[Outcome], None] | None)
 
 def paths(outcomes: Iterable[Outcome]) -> list[Path]:
     return [o.path for o in outcomes if o.path is not None]
+
+
+# -- which reports are due ------------------------------------------------------------------
+
+
+def last_change(store: Any, couple_id: str) -> str:
+    """When the couple's data last changed (ISO timestamp, UTC; "" when never)."""
+    import sqlalchemy as sa
+
+    from .store import answers_table, seasons_table, sessions_table
+
+    stamps = []
+    for table in (answers_table, seasons_table, sessions_table):
+        rows = store.read(
+            sa.select(sa.func.max(table.c.saved_at)).where(table.c.couple_id == couple_id)
+        )
+        if rows and rows[0][0]:
+            stamps.append(str(rows[0][0]))
+    return max(stamps, default="")
+
+
+def is_current(store: Any, couple_id: str, session: int, changed: str | None = None) -> bool:
+    """True when the session's PDF exists and is newer than every change to the couple's data."""
+    import datetime as dt
+
+    path = config.report_path(couple_id, session, store.data_dir)
+    if not path.is_file():
+        return False
+    changed = last_change(store, couple_id) if changed is None else changed
+    written = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    # Strictly newer: a PDF written in the same second as a change may predate it.
+    return written.isoformat(timespec="seconds") > changed
+
+
+def due_sessions(
+    store: Any, couple_ids: Sequence[str] | None = None, force: bool = False
+) -> list[tuple[str, int]]:
+    """``(couple_id, session)`` of every recorded session without a current report."""
+    sessions = store.sessions(list(couple_ids) if couple_ids is not None else None)
+    due = []
+    for couple_id, group in sessions.groupby("couple_id", sort=True):
+        changed = last_change(store, couple_id)
+        for number in sorted(group["number"].astype(int)):
+            if force or not is_current(store, couple_id, number, changed):
+                due.append((str(couple_id), number))
+    return due
+
+
+def plan(
+    store: Any,
+    couple: str | None = None,
+    session: int | None = None,
+    all_sessions: bool = False,
+    force: bool = False,
+    **options: Any,
+) -> tuple[list[ReportRequest], list[str]]:
+    """Turn a ``mutuality report`` command line into validated requests.
+
+    One report (``couple`` with ``session``, default its latest) is validated
+    strictly: a bad request raises. With ``all_sessions`` every due session of
+    ``couple`` (or of every couple) is validated and the ones that cannot be
+    reported (say, no answers yet) come back as one-line reasons instead.
+
+    ``options`` are further report parameters (``as_of``, ``include_reflections``,
+    ``paper``, thresholds).
+    """
+    from .report import validate_request
+
+    base = {"data_dir": str(store.data_dir), **options}
+    if not all_sessions:
+        if couple is None:
+            raise ReportError("name a couple (mutuality report COUPLE --session N) or use --all")
+        if session is None:
+            couple = store.require_couple(couple)
+            numbers = store.sessions(couple)["number"]
+            if numbers.empty:
+                raise ReportError(f"couple {couple} has no sessions yet (mutuality session ...)")
+            session = int(numbers.max())
+        return [validate_request({**base, "couple_id": couple, "session": session}, store)], []
+    if session is not None:
+        raise ReportError("--all renders every due session; leave out --session")
+    if options.get("as_of"):
+        raise ReportError(
+            "--as-of applies to one report; each session is judged as of its own week"
+        )
+    couples = [store.require_couple(couple)] if couple is not None else None
+    requests, skipped = [], []
+    for couple_id, number in due_sessions(store, couples, force):
+        try:
+            params = {**base, "couple_id": couple_id, "session": number}
+            requests.append(validate_request(params, store))
+        except MutualityError as exc:
+            skipped.append(f"{couple_id} session {number}: skipped: {exc}")
+    return requests, skipped
+
+
+def default_jobs(count: int) -> int:
+    """Workers for ``count`` reports: one per CPU, at most 4, never more than reports."""
+    return max(1, min(4, os.cpu_count() or 1, count))

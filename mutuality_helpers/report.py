@@ -276,6 +276,9 @@ def preload() -> None:
     from . import charts
 
     charts.register_theme()
+    # Altair validates every schema object as it is built *and* the whole spec on export
+    # (charts.to_svg); building is where half the time went. The export still validates.
+    alt.utils.schemapi.disable_debug_mode()
     # Static SVG, never the JavaScript renderer: a JavaScript chart vanishes from the PDF.
     alt.renderers.enable("svg")
     # The first SVG conversion starts vl-convert's JavaScript engine: pay it now.
@@ -289,20 +292,25 @@ class SessionReport:
     """
 
     def __init__(self, request: ReportRequest, store: Any) -> None:
-        from .analysis import summarize
+        from .analysis import as_week, summarize_frames
 
-        self.request = request
-        r = request
+        self.request = r = request
         self.couple = store.get_couple(r.couple_id)
         self.names = {"A": self.couple["name_a"], "B": self.couple["name_b"]}
-        self.summary = summarize(store, r.couple_id, as_of=r.as_of, thresholds=r.thresholds)
+        # Read once, judge once: the summary and the charts share these frames (what
+        # analysis.summarize and charts.couple_charts would each read and judge again).
+        answers = store.answers(r.couple_id)
+        self.seasons_frame = store.seasons(r.couple_id)
+        sessions = store.sessions(r.couple_id)
+        self.summary = summarize_frames(
+            answers, self.seasons_frame, r.couple_id, as_week(r.as_of), r.thresholds,
+            self.names, sessions,
+        )  # fmt: skip
         self.session = store.session(r.couple_id, r.session)
         try:
             self.previous = store.session(r.couple_id, r.session - 1) if r.session > 1 else None
         except UnknownSession:
             self.previous = None
-        self.seasons_frame = store.seasons(r.couple_id)
-        answers = store.answers(r.couple_id)
         self.first_week = answers["week"].min()
         self.reflections_frame = None
         if r.include_reflections:
@@ -314,7 +322,7 @@ class SessionReport:
                 & (weeks <= r.as_of)
                 & (answers["value"].str.strip() != "")
             ]
-        self.chart_svgs = self._draw_charts(store)
+        self.chart_svgs = self._draw_charts(answers)
 
     def _name(self, partner: str | None) -> str:
         return "-" if partner is None else _e(self.names.get(partner, f"Partner {partner}"))
@@ -387,12 +395,28 @@ class SessionReport:
             f'<p class="muted">{gap_note}</p></section>'
         )
 
-    def _draw_charts(self, store: Any) -> dict[str, str]:
-        from .charts import couple_charts, to_svg
+    def _draw_charts(self, answers: Any) -> dict[str, str]:
+        """The chart set of :func:`~mutuality_helpers.charts.couple_charts`, as SVG.
 
-        r = self.request
-        charts = couple_charts(store, r.couple_id, as_of=r.as_of, thresholds=r.thresholds)
-        return {key: to_svg(chart) for key, chart in charts.items()}
+        Built from this report's frames and summary rather than through
+        ``couple_charts``, which would read the store and judge the couple again.
+        """
+        from . import charts as ch
+        from .analysis import as_week, weekly_shares
+
+        r, s = self.request, self.summary
+        end = as_week(s["as_of"])
+        weekly = weekly_shares(answers, self.seasons_frame, r.thresholds)
+        charts = {
+            "lifting": ch.lifting_chart(s),
+            "timeline": ch.timeline_chart(
+                weekly, self.seasons_frame, self.names, end, r.thresholds, ch.DEFAULT_WEEKS
+            ),
+            "perception": ch.perception_chart(s),
+            "wellbeing": ch.wellbeing_chart(answers, self.names, end, ch.DEFAULT_WEEKS),
+            "personal_work": ch.personal_work_chart(answers, self.names, end, ch.DEFAULT_WEEKS),
+        }
+        return {key: ch.to_svg(chart) for key, chart in charts.items()}
 
     def charts(self) -> Any:
         # Each chart carries its own title and subtitle (see mutuality_helpers.charts). An SVG

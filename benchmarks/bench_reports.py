@@ -1,0 +1,181 @@
+"""How fast are session reports? One command: ``.venv/bin/python benchmarks/bench_reports.py``.
+
+Measures, in one run and on one synthetic caseload:
+
+(a) the naive pipeline for one report: the ``papermill`` CLI, then the
+    ``jupyter nbconvert`` CLI (our template, no inputs), then the ``weasyprint`` CLI;
+(b) ``mutuality report COUPLE --session N`` for the same report;
+(c) ``mutuality report --all --jobs 2`` over 24 couples (one session each).
+
+Targets (issue 5): (b) at least 2.5x faster than (a); (c) at most 1/8 of (a) per
+report. (a) and (b) alternate ``--repeat`` times so that both see the same machine
+load; the best time of each is compared (the usual benchmark convention: noise
+only ever adds time), the median is printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mutuality_helpers import config  # noqa: E402
+from mutuality_helpers.store import Store  # noqa: E402
+
+BIN = Path(sys.executable).parent
+COUPLES = 24
+TARGET_SINGLE = 2.5
+TARGET_BATCH = 8.0
+
+
+def make_caseload(data: Path, couples: int = COUPLES) -> list[str]:
+    """A data folder with ``couples`` couples (the demo stories under new ids), one session each."""
+    demo = config.DEMO_DIR
+    tmp = data.parent / "csv"
+    tmp.mkdir(parents=True, exist_ok=True)
+    stories = sorted({row["couple_id"] for row in csv.DictReader(open(demo / "couples.csv"))})
+    new_ids = [f"B{n:03d}" for n in range(1, couples + 1)]
+    source_of = {new: stories[i % len(stories)] for i, new in enumerate(new_ids)}
+    for name in ("couples.csv", "answers.csv", "seasons.csv"):
+        with open(demo / name, encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+            fields = list(rows[0].keys()) if rows else []
+        with open(tmp / name, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
+            writer.writeheader()
+            for new, old in source_of.items():
+                for row in rows:
+                    if row["couple_id"] == old:
+                        writer.writerow({**row, "couple_id": new})
+    last_session = {}
+    with open(demo / "sessions.csv", encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            last_session[row["couple_id"]] = row
+    from mutuality_helpers.interchange import import_files
+
+    with Store(data) as store:
+        import_files(store, [tmp / "couples.csv", tmp / "answers.csv", tmp / "seasons.csv"])
+        for new, old in source_of.items():
+            s = last_session[old]
+            store.add_session(new, s["date"], s["notes"], s["agreements"])
+    return new_ids
+
+
+def run(cmd: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"failed ({done.returncode}): {' '.join(cmd)}\n{done.stderr[-2000:]}")
+    return elapsed
+
+
+def naive(data: Path, couple: str, work: Path, env: dict[str, str]) -> float:
+    """papermill CLI, then jupyter nbconvert CLI, then weasyprint CLI (each a fresh process)."""
+    executed, html, pdf = work / "executed.ipynb", work / "report.html", work / "report.pdf"
+    for path in (executed, html, pdf):
+        path.unlink(missing_ok=True)
+    start = time.perf_counter()
+    run(
+        [
+            str(BIN / "papermill"), "--no-progress-bar", "-k", "python3",
+            str(config.NOTEBOOKS_DIR / "session_report.ipynb"), str(executed),
+            "-p", "couple_id", couple, "-p", "session", "1", "-p", "data_dir", str(data),
+        ],
+        env,
+    )  # fmt: skip
+    run(
+        [
+            str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input",
+            f"--TemplateExporter.extra_template_basedirs={config.TEMPLATES_DIR}",
+            "--template", "mutuality_report", str(executed), "--output", str(html),
+        ],
+        env,
+    )  # fmt: skip
+    run([str(BIN / "weasyprint"), str(html), str(pdf)], env)
+    elapsed = time.perf_counter() - start
+    assert pdf.stat().st_size > 10_000, "naive pipeline wrote no real PDF"
+    return elapsed
+
+
+def ours(data: Path, couple: str, env: dict[str, str]) -> float:
+    out = config.report_path(couple, 1, data)
+    out.unlink(missing_ok=True)
+    elapsed = run(
+        [str(BIN / "mutuality"), "report", couple, "--session", "1", "--data", str(data)], env
+    )
+    assert out.stat().st_size > 10_000, "mutuality report wrote no real PDF"
+    return elapsed
+
+
+def batch(data: Path, ids: list[str], env: dict[str, str], jobs: int) -> float:
+    shutil.rmtree(config.reports_dir(data), ignore_errors=True)
+    elapsed = run(
+        [str(BIN / "mutuality"), "report", "--all", "--jobs", str(jobs), "--data", str(data)], env
+    )
+    written = sorted(config.reports_dir(data).glob("*/session-*.pdf"))
+    assert len(written) == len(ids), f"--all wrote {len(written)} PDFs for {len(ids)} couples"
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs of (a) and (b) each")
+    parser.add_argument("--jobs", type=int, default=2, help="workers for (c)")
+    args = parser.parse_args()
+
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env.pop(config.DATA_ENV, None)
+    with tempfile.TemporaryDirectory(prefix="bench-reports-") as tmp:
+        work = Path(tmp)
+        data = work / "data"
+        ids = make_caseload(data)
+        couple = ids[3]  # a demo story with a chronic imbalance and an unagreed season
+        print(f"caseload: {len(ids)} couples in {data}; load average {os.getloadavg()[0]:.2f}")
+        naive_times, our_times = [], []
+        for i in range(args.repeat):
+            naive_times.append(naive(data, couple, work, env))
+            our_times.append(ours(data, couple, env))
+            print(
+                f"  run {i + 1}: (a) naive {naive_times[-1]:.2f} s, (b) ours {our_times[-1]:.2f} s"
+            )
+        total = batch(data, ids, env, args.jobs)
+
+    a, b = min(naive_times), min(our_times)
+    per_report = total / len(ids)
+    print()
+    print(
+        f"(a) naive pipeline, one report:        best {a:6.2f} s  (median {statistics.median(naive_times):.2f} s)"
+    )
+    print(
+        f"(b) mutuality report, one report:      best {b:6.2f} s  (median {statistics.median(our_times):.2f} s)"
+    )
+    print(
+        f"(c) --all --jobs {args.jobs}, {len(ids)} reports:        {total:6.2f} s  = {per_report:.2f} s per report"
+    )
+    print()
+    ok_b = a / b >= TARGET_SINGLE
+    ok_c = a / per_report >= TARGET_BATCH
+    print(
+        f"(b) vs (a): {a / b:4.1f}x faster   (target >= {TARGET_SINGLE}x)  {'met' if ok_b else 'MISSED'}"
+    )
+    print(
+        f"(c) vs (a): {a / per_report:4.1f}x faster per report (target >= {TARGET_BATCH:.0f}x)  {'met' if ok_c else 'MISSED'}"
+    )
+    print(
+        f"load average after: {os.getloadavg()[0]:.2f} (other work on the machine slows every figure)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -52,8 +52,9 @@ def cli() -> None:
 @cli.command()
 @data_option
 def demo(store: Store) -> None:
-    """Seed the synthetic demo couples (idempotent) and print a summary line."""
+    """Seed the synthetic demo couples (idempotent), render a demo report, print its path."""
     from .demo import load_demo
+    from .render import demo_report
 
     counts = load_demo(store)
     couples = store.couples()
@@ -63,6 +64,7 @@ def demo(store: Store) -> None:
         f"in {store.path or store.url} ({counts.get('answers_added', 0)} answers added, "
         f"{counts.get('sessions_added', 0)} sessions added)"
     )
+    click.echo(demo_report(store))
 
 
 @cli.command(name="import")

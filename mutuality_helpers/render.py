@@ -401,3 +401,17 @@ def plan(
 def default_jobs(count: int) -> int:
     """Workers for ``count`` reports: one per CPU, at most 4, never more than reports."""
     return max(1, min(4, os.cpu_count() or 1, count))
+
+
+#: The demo couple whose report ``mutuality demo`` renders: it shows the most (chronic
+#: domains, an unagreed season, alerts, a falling mutuality index).
+DEMO_REPORT_COUPLE = "D004"
+
+
+def demo_report(store: Any) -> Path:
+    """Render the demo couple's latest session report unless it is current; return its path."""
+    requests, _ = plan(store, DEMO_REPORT_COUPLE)
+    request = requests[0]
+    if is_current(store, request.couple_id, request.session):
+        return request.output
+    return render_one(request)

@@ -512,14 +512,13 @@ class SessionReport:
         rows = "".join(
             f"<tr><td>{self._name(p)}</td><td class='num'>{num(pw[p]['self'])}</td>"
             f"<td class='num'>{num(pw[p]['by_partner'])}</td>"
-            f"<td class='num'>{num(pw[p]['score'])}</td>"
-            f"<td class='num'>{pw[p]['weeks']}</td></tr>"
+            f"<td class='num'>{num(pw[p]['score'])}</td></tr>"
             for p in ("A", "B")
         )
         head = (
             "<tr><th>Partner</th><th class='num'>Own rating</th>"
             "<th class='num'>Partner's rating</th>"
-            "<th class='num'>Score (0-4)</th><th class='num'>Weeks</th></tr>"
+            "<th class='num'>Score (0-4)</th></tr>"
         )
         inventory = self.summary.get("inventory") or {}
         inv_rows = []

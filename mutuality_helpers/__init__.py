@@ -6,6 +6,8 @@ Notebooks import from here; all logic lives in this package.
 from __future__ import annotations
 
 from .analysis import Thresholds, caseload, summarize, weekly_shares
+from .backup import backup, list_backups, restore
+from .erase import erase_couple
 from .exceptions import (
     ImportRejected,
     InstrumentError,
@@ -25,6 +27,10 @@ __version__ = "0.1.0"
 
 # charts is not imported here: Altair's import is slow, and only notebooks and reports draw.
 __all__ = [
+    "backup",
+    "erase_couple",
+    "list_backups",
+    "restore",
     "Thresholds",
     "caseload",
     "summarize",

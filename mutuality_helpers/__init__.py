@@ -6,7 +6,10 @@ Notebooks import from here; all logic lives in this package.
 from __future__ import annotations
 
 from .analysis import Thresholds, caseload, summarize, weekly_shares
-from .backup import backup, list_backups, restore
+# Aliased: the submodule mutuality_helpers.backup must stay reachable under its name.
+from .backup import backup as backup_store
+from .backup import list_backups
+from .backup import restore as restore_backup
 from .erase import erase_couple
 from .exceptions import (
     ImportRejected,
@@ -27,10 +30,10 @@ __version__ = "0.1.0"
 
 # charts is not imported here: Altair's import is slow, and only notebooks and reports draw.
 __all__ = [
-    "backup",
+    "backup_store",
     "erase_couple",
     "list_backups",
-    "restore",
+    "restore_backup",
     "Thresholds",
     "caseload",
     "summarize",

@@ -48,6 +48,20 @@ def _esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
+def show_message(output: widgets.Output, message: str, ok: bool = False) -> None:
+    """Replace what ``output`` shows with one message, escaped (it may quote what was typed)."""
+    style = _OK_STYLE if ok else _ERROR_STYLE
+    body = f"<p style='{style}'>{_esc(message)}</p>"
+    # Set outputs directly rather than `with output:`: works in a kernel and headless.
+    output.outputs = (
+        {
+            "output_type": "display_data",
+            "data": {"text/plain": message, "text/html": body},
+            "metadata": {},
+        },
+    )
+
+
 def week_label(week: dt.date) -> str:
     """``'week of Monday 23 November 2026'`` (no leading zero, no locale surprises)."""
     return f"week of Monday {week.day} {week:%B %Y}"
@@ -319,19 +333,9 @@ class InstrumentForm:
         weeks.add(chosen)
         return [(week_label(w).capitalize(), w) for w in sorted(weeks, reverse=True)]
 
-    def _say(self, message: str, ok: bool = False, extra_html: str = "") -> None:
-        """Replace the feedback with one message (escaped: it may quote what was typed)."""
+    def _say(self, message: str, ok: bool = False) -> None:
         self.message = message
-        style = _OK_STYLE if ok else _ERROR_STYLE
-        body = f"<p style='{style}'>{_esc(message)}</p>{extra_html}"
-        # Set outputs directly rather than `with output:`: works in a kernel and headless.
-        self.feedback.outputs = (
-            {
-                "output_type": "display_data",
-                "data": {"text/plain": message, "text/html": body},
-                "metadata": {},
-            },
-        )
+        show_message(self.feedback, message, ok)
 
     # -- values --------------------------------------------------------------------
 

@@ -1,0 +1,246 @@
+"""Real browser tests: Debian's Chromium driven by Playwright for Python.
+
+1. A partner opens their link to the Voila app, fills in the weekly check-in and
+   saves it; the store then holds every answer.
+2. The therapist's session workbook runs in JupyterLab and its charts render.
+
+Both servers are started by the tests on 127.0.0.1 and always stopped. Without
+Chromium the tests skip with a reason, unless ``MUTUALITY_REQUIRE_BROWSER=1``
+(CI) makes them fail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from mutuality_helpers import config, serve
+from mutuality_helpers.demo import load_demo
+from mutuality_helpers.store import Store
+from mutuality_helpers.validation import week_of
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-gpu",
+]
+
+
+def _need_browser() -> None:
+    problem = None
+    if not CHROMIUM.exists():
+        problem = f"Chromium not found at {CHROMIUM} (Debian package 'chromium')"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "the playwright Python package is not installed"
+    if problem is None:
+        return
+    if os.environ.get("MUTUALITY_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"browser required (MUTUALITY_REQUIRE_BROWSER=1) but {problem}")
+    pytest.skip(f"browser tests skipped: {problem}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-1500:]
+            raise RuntimeError(f"server exited early with code {proc.returncode}: {tail}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"server did not answer at {url}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def page():
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 1600})
+            context.set_default_timeout(30_000)
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def voila_app(data_dir: Path, tmp_path: Path):
+    """Voila on 127.0.0.1 (a free port) against a temp store holding couple C001."""
+    with Store(data_dir) as s:
+        s.add_couple("C001", "Sam", "Alex")
+    port = free_port()
+    log = open(tmp_path / "voila.log", "wb")  # noqa: SIM115 -- closed below
+    proc, folder = serve.start(
+        data_dir, port, None, None, app_dir=tmp_path / "app", stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for_http(base + "/", proc, tmp_path / "voila.log")
+        yield base
+    finally:
+        stop(proc)
+        log.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _move_slider(page, form, item: str, start: int, target: int) -> None:
+    handle = form.locator(f".mutuality-input-{item} .noUi-handle")
+    handle.focus()
+    key = "ArrowRight" if target > start else "ArrowLeft"
+    for _ in range(abs(target - start)):
+        handle.press(key)
+
+
+def test_partner_fills_in_and_saves_a_checkin_in_voila(voila_app, page, data_dir):
+    url = serve.partner_link(voila_app, "C001", "B", data=data_dir)
+    page.goto(url)
+    form = page.locator(".mutuality-form")
+    form.wait_for()
+    # Nothing of the notebook's code is on the page.
+    assert "notebook_form" not in page.content()
+
+    # Sliders start in the middle of their range and answer once moved.
+    _move_slider(page, form, "energy", 5, 7)
+    _move_slider(page, form, "teamwork", 3, 4)
+    _move_slider(page, form, "share_repair", 50, 30)
+    _move_slider(page, form, "share_connection", 50, 60)
+    _move_slider(page, form, "share_emotional_labour", 50, 45)
+    _move_slider(page, form, "share_practical_load", 50, 52)
+    _move_slider(page, form, "personal_work_self", 2, 3)
+    _move_slider(page, form, "personal_work_partner", 2, 1)
+    form.locator(".mutuality-item-share_repair .mutuality-readout").get_by_text(
+        "you 30% / partner 70%"
+    ).wait_for()
+    form.locator(".mutuality-tag-illness").click()
+    form.locator(".mutuality-tag-caregiving").click()
+    reflection = "Alex took over dinners <b>all week</b> & I noticed."
+    form.locator(".mutuality-input-reflection textarea").fill(reflection)
+
+    form.locator(".mutuality-save").click()
+    form.locator(".mutuality-feedback").get_by_text("Saved.").wait_for()
+
+    with Store(data_dir) as s:
+        got = s.answered_items("C001", "B", week_of(dt.date.today()))
+        sources = set(s.answers("C001")["source"])
+    assert got == {
+        "energy": "7",
+        "teamwork": "4",
+        "share_repair": "30",
+        "share_connection": "60",
+        "share_emotional_labour": "45",
+        "share_practical_load": "52",
+        "personal_work_self": "3",
+        "personal_work_partner": "1",
+        "demands": "illness;caregiving",
+        "reflection": reflection,
+    }
+    assert sources == {"form:weekly_checkin"}
+
+    # A link edited to the other partner opens no form, and shows no traceback.
+    page.goto(url.replace("partner=B", "partner=A"))
+    page.locator(".mutuality-notice").get_by_text("This link does not work").wait_for()
+    assert page.locator(".mutuality-form").count() == 0
+    assert "Traceback" not in page.content()
+
+
+@pytest.fixture
+def jupyterlab(tmp_path: Path):
+    """JupyterLab on 127.0.0.1 with a token, over a copy of the notebooks, demo store."""
+    data = tmp_path / "data"
+    with Store(data) as s:
+        load_demo(s)
+    root = tmp_path / "lab"
+    root.mkdir()
+    shutil.copyfile(
+        config.NOTEBOOKS_DIR / "session_workbook.ipynb", root / "session_workbook.ipynb"
+    )
+    port, token = free_port(), "browser-test-token-0123456789"
+    env = {**os.environ, config.DATA_ENV: str(data), "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg")}
+    env["JUPYTER_RUNTIME_DIR"] = str(tmp_path / "runtime")
+    log = open(tmp_path / "lab.log", "wb")  # noqa: SIM115 -- closed below
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--ServerApp.open_browser=False",
+            # CI containers run tests as root; Jupyter refuses root without this flag.
+            *(["--allow-root"] if os.geteuid() == 0 else []),
+        ],  # fmt: skip
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for_http(f"{base}/api/status?token={token}", proc, tmp_path / "lab.log")
+        yield base, token
+    finally:
+        stop(proc)
+        log.close()
+
+
+def test_session_workbook_charts_render_in_jupyterlab(jupyterlab, page):
+    base, token = jupyterlab
+    page.goto(f"{base}/lab/tree/session_workbook.ipynb?token={token}")
+    # Wait for the kernel to be idle before running anything.
+    page.locator(".jp-Notebook").wait_for()
+    page.locator("[data-status='idle']").first.wait_for(timeout=60_000)
+    page.locator(".jp-Notebook").click()
+    page.keyboard.press("Escape")
+    page.get_by_text("Run", exact=True).click()
+    page.get_by_text("Run All Cells", exact=True).click()
+    workbook = page.locator(".mutuality-workbook")
+    workbook.wait_for(timeout=60_000)
+    charts = workbook.locator(".mutuality-charts").locator("svg, canvas")
+    charts.first.wait_for(timeout=60_000)
+    assert charts.count() >= 3
+    assert "Traceback" not in page.locator(".jp-OutputArea").first.inner_text()

@@ -6,6 +6,7 @@ Notebooks import from here; all logic lives in this package.
 from __future__ import annotations
 
 from .analysis import Thresholds, caseload, summarize, weekly_shares
+
 # Aliased: the submodule mutuality_helpers.backup must stay reachable under its name.
 from .backup import backup as backup_store
 from .backup import list_backups

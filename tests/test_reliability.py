@@ -402,3 +402,11 @@ def test_backup_and_restore_while_another_process_writes(data_dir: Path) -> None
     assert replaced and not (replaced & stored), "the restore did not replace the store"
     # The backup is untouched by the restore and by the writer.
     assert integrity(snapshot) == "ok"
+
+
+def test_a_folder_where_the_store_should_be_is_a_one_line_error(data_dir: Path) -> None:
+    (data_dir / "workbook.sqlite").mkdir(parents=True)
+    result = cli("couples", "--data", data_dir)
+    assert result.returncode == 1
+    assert result.stderr.startswith("mutuality: ") and result.stderr.count("\n") == 1
+    assert "internal error" not in result.stderr and "is a folder" in result.stderr

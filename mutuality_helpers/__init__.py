@@ -23,9 +23,13 @@ from .exceptions import (
     UnknownSession,
     ValidationError,
 )
+from .forms import InstrumentForm, checkin_form, inventory_form, notebook_form
 from .instruments import DOMAINS, SHARE_DOMAINS, get_instrument, instruments, load_instrument
 from .interchange import export_couple, import_files, parse_csv
+from .serve import parse_link_query, partner_link
+from .session_ui import CaseloadView, SessionWorkbook
 from .store import Store, make_answer, make_season
+from .worksheets import write_worksheet
 
 __version__ = "0.1.0"
 
@@ -59,4 +63,13 @@ __all__ = [
     "make_answer",
     "make_season",
     "parse_csv",
+    "InstrumentForm",
+    "checkin_form",
+    "inventory_form",
+    "notebook_form",
+    "parse_link_query",
+    "partner_link",
+    "CaseloadView",
+    "SessionWorkbook",
+    "write_worksheet",
 ]

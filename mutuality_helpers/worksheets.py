@@ -16,8 +16,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from . import config
 from .exceptions import ParameterError
 from .forms import form_parameters
@@ -68,6 +66,8 @@ def write_worksheet(
     UnknownCouple
         When the couple is not in the store.
     """
+    # Imported here: nbformat pulls in jsonschema, slow to import, and the CLI starts often.
+    import nbformat
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 

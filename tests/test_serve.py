@@ -119,3 +119,86 @@ def test_partner_link_points_at_the_render_url(data_dir):
     assert url.startswith("http://127.0.0.1:8866/voila/render/weekly_checkin.ipynb?couple=C001")
     assert f"token={TOKEN}" in url
     assert parse_link_query(url.split("?", 1)[1], data_dir)["partner"] == "B"
+
+
+class _FinishedProcess:
+    returncode = 0
+
+    def wait(self, timeout=None):
+        return 0
+
+
+def test_serve_announces_partner_links_and_cleans_up(data_dir, tmp_path, monkeypatch):
+    import mutuality_helpers.serve as serve_module
+
+    started = {}
+
+    def fake_start(data, port, address, token):
+        started.update(data=data, port=port, address=address, token=token)
+        folder = prepare_app_dir(tmp_path / "app")
+        return _FinishedProcess(), folder
+
+    monkeypatch.setattr(serve_module, "start", fake_start)
+    lines: list[str] = []
+    code = serve_module.serve(data_dir, 8870, None, None, announce=lines.append, links_for=["C001"])
+    assert code == 0
+    assert started == {"data": data_dir, "port": 8870, "address": "127.0.0.1", "token": None}
+    assert lines[0].startswith("serving the worksheets on http://127.0.0.1:8870/")
+    for partner, line in zip("AB", lines[1:], strict=True):
+        query = line.split("?", 1)[1]
+        assert parse_link_query(query, data_dir)["partner"] == partner
+    assert not (tmp_path / "app").exists()  # the served copy is removed when Voila stops
+
+
+@pytest.mark.slow
+def test_voila_with_a_token_refuses_requests_without_it(data_dir, tmp_path):
+    import socket
+    import subprocess
+    import time
+    import urllib.error
+    import urllib.request
+
+    from mutuality_helpers.serve import start
+    from mutuality_helpers.store import Store
+
+    with Store(data_dir) as s:
+        s.add_couple("C001")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = open(tmp_path / "voila.log", "wb")  # noqa: SIM115 -- closed below
+    proc, folder = start(data_dir, port, None, TOKEN, tmp_path / "app", log, subprocess.STDOUT)
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, (tmp_path / "voila.log").read_text()[-1500:]
+            try:
+                opener.open(base + "/", timeout=2)
+                break
+            except urllib.error.HTTPError:
+                break  # answering (a redirect to the login page): it is up
+            except OSError:
+                assert time.monotonic() < deadline, "Voila did not start"
+                time.sleep(0.2)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            opener.open(partner_link(base, "C001", "A", data=data_dir), timeout=30)
+        assert refused.value.code in (302, 403)
+        allowed = opener.open(
+            partner_link(base, "C001", "A", token=TOKEN, data=data_dir), timeout=60
+        )
+        assert allowed.status == 200
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

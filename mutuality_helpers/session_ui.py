@@ -145,6 +145,8 @@ class SessionWorkbook:
         self.session = widgets.Dropdown(options=[("latest week", LATEST)], description="Session:")
         self.new_date = widgets.DatePicker(value=self.today, description="New session on:")
         self.record_button = widgets.Button(description="Record new session", icon="plus")
+        self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
+        self.refresh_button.add_class("mutuality-refresh")
         # -- summary, charts, reflections
         self.summary = widgets.HTML()
         self.summary.add_class("mutuality-summary")
@@ -184,6 +186,7 @@ class SessionWorkbook:
         self.session.observe(self._on_session_change, names="value")
         self.season_pick.observe(self._on_season_pick, names="value")
         self.record_button.on_click(self._on_record_session)
+        self.refresh_button.on_click(self._on_refresh)
         self.save_notes_button.on_click(self._on_save_notes)
         self.declare_button.on_click(self._on_declare_season)
         self.edit_button.on_click(self._on_edit_season)
@@ -196,7 +199,7 @@ class SessionWorkbook:
     def _layout(self) -> widgets.Widget:
         pickers = widgets.VBox(
             [
-                widgets.HBox([self.couple, self.session]),
+                widgets.HBox([self.couple, self.session, self.refresh_button]),
                 widgets.HBox([self.new_date, self.record_button]),
             ]
         )
@@ -377,6 +380,17 @@ class SessionWorkbook:
             self._say(f"Showing couple {self.couple_id}.", ok=True)
         except MutualityError as exc:
             self._say(str(exc))
+
+    def _on_refresh(self, button: Any = None) -> None:
+        """Read the store again: answers a partner saved a moment ago show up."""
+        try:
+            self._load_sessions(self.session.value)  # keeps "latest week" (0) chosen too
+            self._load_seasons(self.season_pick.value)
+            self.refresh()
+        except MutualityError as exc:
+            self._say(str(exc))
+            return
+        self._say("Up to date.", ok=True)
 
     def _on_session_change(self, change: dict) -> None:
         try:

@@ -178,3 +178,26 @@ def test_open_says_what_is_wrong(demo_data_dir, kwargs, fragment):
 def test_open_on_an_empty_store_says_so(data_dir):
     shown = SessionWorkbook.open(data_dir=str(data_dir))
     assert isinstance(shown, widgets.HTML) and "no couples" in shown.value
+
+
+def test_refresh_shows_a_partners_new_checkin(demo_store):
+    from mutuality_helpers.forms import InstrumentForm
+
+    wb = SessionWorkbook(demo_store, "D001", today=TODAY)
+    wb.session.value = 0  # judge the latest answered week
+    before = wb.summary_data["as_of"]
+    form = InstrumentForm(demo_store, "weekly_checkin", "D001", "A", today=dt.date(2026, 12, 3))
+    form.set_values(
+        {
+            "energy": 3, "teamwork": 2, "share_repair": 90, "share_connection": 90,
+            "share_emotional_labour": 90, "share_practical_load": 90,
+            "personal_work_self": 2, "personal_work_partner": 2,
+            "reflection": "A NEW WEEK, saved from the form",
+        }
+    )  # fmt: skip
+    form.save_button.click()
+    assert form.status == "saved"
+    wb.refresh_button.click()
+    assert wb.message == "Up to date."
+    assert wb.summary_data["as_of"] == "2026-11-30" != before
+    assert "A NEW WEEK, saved from the form" in wb.reflections.value

@@ -582,19 +582,20 @@ class Store:
         frame["value_num"] = frame["value_num"].astype(float)
         return frame
 
-    def answer_spans(self, until: Any = None) -> pd.DataFrame:
-        """First and last answered week per couple, partner and instrument (up to ``until``)."""
+    def answer_spans(self, items: Iterable[str] | None = None, until: Any = None) -> pd.DataFrame:
+        """First and last answered week per couple and partner, over ``items`` (None: all).
+
+        Only weeks up to ``until`` count when it is given. Reads the primary-key index only.
+        """
         a = answers_table
         query = sa.select(
-            a.c.couple_id,
-            a.c.partner,
-            a.c.instrument,
-            sa.func.min(a.c.week),
-            sa.func.max(a.c.week),
-        ).group_by(a.c.couple_id, a.c.partner, a.c.instrument)
+            a.c.couple_id, a.c.partner, sa.func.min(a.c.week), sa.func.max(a.c.week)
+        ).group_by(a.c.couple_id, a.c.partner)
+        if items is not None:
+            query = query.where(a.c.item.in_([str(i) for i in items]))
         if until is not None:
             query = query.where(a.c.week <= parse_date(until, "until").isoformat())
-        columns = ["couple_id", "partner", "instrument", "first_week", "last_week"]
+        columns = ["couple_id", "partner", "first_week", "last_week"]
         frame = pd.DataFrame.from_records(self._fetch(query), columns=columns)
         for col in ("first_week", "last_week"):
             frame[col] = pd.to_datetime(frame[col], format="%Y-%m-%d")

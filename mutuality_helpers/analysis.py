@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ParameterError
-from .instruments import DOMAIN_LABELS, SHARE_DOMAINS, Instrument, share_item
+from .instruments import DOMAIN_LABELS, SHARE_DOMAINS, Instrument, get_instrument, share_item
 from .scoring import inventory_scores, reliable_change
 from .validation import parse_date, week_of
 
@@ -77,10 +77,15 @@ ALERT_KINDS: tuple[str, ...] = (
     "silence",
 )
 SHARE_ITEMS: dict[str, str] = {share_item(d): d for d in SHARE_DOMAINS}
+_SHARE_CODE: dict[str, int] = {share_item(d): i for i, d in enumerate(SHARE_DOMAINS)}
+# Days since the earliest week fit in 20 bits (2,800 years) of the weekly groupby key.
+_DAY_BITS = 20
 PERSONAL_SELF = "personal_work_self"
 PERSONAL_PARTNER = "personal_work_partner"
 PERSONAL_MAX = 4.0
 CHECKIN = "weekly_checkin"
+#: The items judgement reads (silence is judged from check-in spans, so no more are needed).
+JUDGED_ITEMS: list[str] = [*SHARE_ITEMS, PERSONAL_SELF, PERSONAL_PARTNER]
 #: Weight of the share-domain balance in the mutuality index (personal work has the rest).
 BALANCE_WEIGHT = 0.75
 WEEKLY_COLUMNS = [
@@ -142,7 +147,7 @@ def as_week(value: Any) -> pd.Timestamp:
 
 
 def _monday(series: pd.Series) -> pd.Series:
-    return series - pd.to_timedelta(series.dt.weekday, unit="D")
+    return series - pd.to_timedelta(series.dt.day_of_week, unit="D")
 
 
 def _as_of_series(answers: pd.DataFrame, couple_ids: list[str], as_of: Any) -> pd.Series:
@@ -154,6 +159,17 @@ def _as_of_series(answers: pd.DataFrame, couple_ids: list[str], as_of: Any) -> p
     latest = answers.groupby("couple_id")["week"].max()
     today = as_week(pd.Timestamp.today())
     return latest.reindex(couple_ids).fillna(today).rename("as_of")
+
+
+def checkin_spans(answers: pd.DataFrame, as_of: pd.Series) -> pd.DataFrame:
+    """First and last week with a check-in answer per couple and partner, up to ``as_of``.
+
+    The same frame as ``Store.answer_spans(check-in items, until)``, computed from answers.
+    """
+    rows = answers.loc[answers["instrument"] == CHECKIN, ["couple_id", "partner", "week"]]
+    rows = rows.loc[(rows["week"] <= rows["couple_id"].map(as_of)).fillna(False).to_numpy(bool)]
+    spans = rows.groupby(["couple_id", "partner"])["week"].agg(["min", "max"]).reset_index()
+    return spans.rename(columns={"min": "first_week", "max": "last_week"})
 
 
 # -- weekly shares ----------------------------------------------------------------------
@@ -198,25 +214,40 @@ def weekly_shares(
         ["couple_id", "partner", "week", "item", "value_num"],
     ]
     is_a = (rows["partner"] == "A").to_numpy()
-    views = pd.DataFrame(
-        {
-            "couple_id": rows["couple_id"].to_numpy(),
-            "domain": rows["item"].map(SHARE_ITEMS).to_numpy(),
-            "week": rows["week"].to_numpy(),
-            "partner": rows["partner"].to_numpy(),
-            "a_share": np.where(is_a, rows["value_num"], 100.0 - rows["value_num"]),
-        }
+    value = rows["value_num"].to_numpy(dtype=float)
+    a_share = np.where(is_a, value, 100.0 - value)
+    # One integer key per couple, domain and week: a single fast groupby instead of a
+    # four-level groupby + unstack (this runs over every share answer of a caseload).
+    codes, couples = pd.factorize(rows["couple_id"], sort=True)
+    domain_code = rows["item"].map(_SHARE_CODE).to_numpy(dtype=np.int64)
+    day = rows["week"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    first_day = int(day.min()) if len(day) else 0
+    key = ((codes.astype(np.int64) * len(SHARE_DOMAINS) + domain_code) << _DAY_BITS) | (
+        day - first_day
     )
     wide = (
-        views.groupby(["couple_id", "domain", "week", "partner"], sort=True)["a_share"]
+        pd.DataFrame(
+            {
+                "key": key,
+                "view_a": np.where(is_a, a_share, np.nan),
+                "view_b": np.where(is_a, np.nan, a_share),
+            }
+        )  # fmt: skip
+        .groupby("key", sort=True)
         .mean()
-        .unstack("partner")
-        .reindex(columns=["A", "B"])
     )
+    key = wide.index.to_numpy()
+    group = key >> _DAY_BITS
     out = pd.DataFrame(
-        {"view_a": wide["A"].to_numpy(dtype=float), "view_b": wide["B"].to_numpy(dtype=float)},
-        index=wide.index,
-    ).reset_index()
+        {
+            "couple_id": np.asarray(couples, dtype=object)[group // len(SHARE_DOMAINS)],
+            "domain": np.asarray(SHARE_DOMAINS, dtype=object)[group % len(SHARE_DOMAINS)],
+            "week": ((key & ((1 << _DAY_BITS) - 1)) + first_day).astype("datetime64[D]"),
+            "view_a": wide["view_a"].to_numpy(),
+            "view_b": wide["view_b"].to_numpy(),
+        }
+    )
+    out["week"] = out["week"].astype(answers["week"].dtype if len(answers) else "datetime64[ns]")
     out["consensus"] = out[["view_a", "view_b"]].mean(axis=1)
     out["one_sided"] = out["view_a"].isna() | out["view_b"].isna()
     lean = out["consensus"] - 50.0
@@ -283,56 +314,51 @@ def judge_domains(
     """
     t = thresholds or Thresholds()
     w = _in_window(weekly, as_of, t)
-    uncovered = w["imbalanced"] & ~w["covered"]
-    covered = w["imbalanced"] & w["covered"]
-    to_a = w["direction"] == "A"
-    to_b = w["direction"] == "B"
-    both = w["view_a"].notna() & w["view_b"].notna()
-    parts = pd.DataFrame(
+    imbalanced = w["imbalanced"].to_numpy(dtype=bool)
+    is_covered = w["covered"].to_numpy(dtype=bool)
+    uncovered = imbalanced & ~is_covered
+    covered = imbalanced & is_covered
+    direction = w["direction"].to_numpy()
+    to_a, to_b = direction == "A", direction == "B"
+    view_a, view_b = w["view_a"].to_numpy(), w["view_b"].to_numpy()
+    consensus = w["consensus"].to_numpy()
+    both = ~np.isnan(view_a) & ~np.isnan(view_b)
+    # Every figure is a sum over the window's weeks: one groupby-sum does them all,
+    # and means are sums over counts (a week always has a consensus).
+    sums = pd.DataFrame(
         {
-            "couple_id": w["couple_id"],
-            "domain": w["domain"],
-            "consensus": w["consensus"],
-            "gap": (w["view_a"] - w["view_b"]).where(both),
-            "both_a": w["view_a"].where(both),
-            "both_b": w["view_b"].where(both),
-            "both": both,
-            "one_sided": w["one_sided"],
-            "imbalanced": w["imbalanced"],
-            "covered": covered,
+            "weeks_answered": np.ones(len(w), dtype=np.int64),
+            "both_answered_weeks": both,
+            "one_sided_weeks": w["one_sided"].to_numpy(dtype=bool),
+            "imbalanced_weeks": imbalanced,
+            "covered_weeks": covered,
             "uncovered_a": uncovered & to_a,
             "uncovered_b": uncovered & to_b,
             "covered_a": covered & to_a,
             "covered_b": covered & to_b,
-            "excess": (w["consensus"] - 50.0).abs().where(uncovered, 0.0),
+            "consensus_sum": consensus,
+            "view_a_sum": np.where(both, view_a, 0.0),
+            "view_b_sum": np.where(both, view_b, 0.0),
+            "uncovered_excess": np.where(uncovered, np.abs(consensus - 50.0), 0.0),
         }
     )
-    g = parts.groupby(["couple_id", "domain"]).agg(
-        weeks_answered=("consensus", "size"),
-        both_answered_weeks=("both", "sum"),
-        one_sided_weeks=("one_sided", "sum"),
-        imbalanced_weeks=("imbalanced", "sum"),
-        covered_weeks=("covered", "sum"),
-        uncovered_a=("uncovered_a", "sum"),
-        uncovered_b=("uncovered_b", "sum"),
-        covered_a=("covered_a", "sum"),
-        covered_b=("covered_b", "sum"),
-        share_a=("consensus", "mean"),
-        perception_gap=("gap", "mean"),
-        view_a=("both_a", "mean"),
-        view_b=("both_b", "mean"),
-        uncovered_excess=("excess", "sum"),
-    )
+    g = sums.groupby([w["couple_id"].to_numpy(), w["domain"].to_numpy()]).sum()
     full = pd.MultiIndex.from_product(
         [as_of.index.astype(object), list(SHARE_DOMAINS)], names=["couple_id", "domain"]
     )
-    g = g.reindex(full)
+    g = g.reindex(full, fill_value=0)
     counts = [
         "weeks_answered", "both_answered_weeks", "one_sided_weeks", "imbalanced_weeks",
         "covered_weeks", "uncovered_a", "uncovered_b", "covered_a", "covered_b",
     ]  # fmt: skip
-    g[counts] = g[counts].fillna(0).astype(int)
-    g["uncovered_excess"] = g["uncovered_excess"].fillna(0.0)
+    g[counts] = g[counts].astype(np.int64)
+    answered = g["weeks_answered"].where(g["weeks_answered"] > 0)
+    both_n = g["both_answered_weeks"].where(g["both_answered_weeks"] > 0)
+    g["share_a"] = g["consensus_sum"] / answered
+    g["view_a"] = g["view_a_sum"] / both_n
+    g["view_b"] = g["view_b_sum"] / both_n
+    g["perception_gap"] = g["view_a"] - g["view_b"]
+    g = g.drop(columns=["consensus_sum", "view_a_sum", "view_b_sum"])
     most = np.maximum(g["uncovered_a"], g["uncovered_b"])
     g["status"] = np.select(
         [
@@ -377,7 +403,7 @@ def personal_work(
     pandas.DataFrame
         Indexed by ``(couple_id, partner)``: ``self`` (their own rating), ``by_partner``
         (their partner's rating of them), ``score`` (mean of the two that exist) and
-        ``weeks`` (weeks with any rating of them).
+        ``ratings`` (how many ratings of them the window holds).
     """
     t = thresholds or Thresholds()
     rows = answers.loc[
@@ -387,29 +413,27 @@ def personal_work(
     rows = _in_window(rows, as_of, t)
     own = (rows["item"] == PERSONAL_SELF).to_numpy()
     other = np.where(rows["partner"] == "A", "B", "A")
-    frame = pd.DataFrame(
+    value = rows["value_num"].to_numpy(dtype=float)
+    sums = pd.DataFrame(
         {
-            "couple_id": rows["couple_id"].to_numpy(),
-            "subject": np.where(own, rows["partner"].to_numpy(), other),
-            "week": rows["week"].to_numpy(),
-            "self": np.where(own, rows["value_num"], np.nan),
-            "by_partner": np.where(own, np.nan, rows["value_num"]),
+            "self_sum": np.where(own, value, 0.0),
+            "self_n": own.astype(np.int64),
+            "partner_sum": np.where(own, 0.0, value),
+            "partner_n": (~own).astype(np.int64),
         }
     )
-    # ``self`` cannot be a keyword of .agg(), hence the rename afterwards.
-    g = (
-        frame.groupby(["couple_id", "subject"])
-        .agg(own=("self", "mean"), by_partner=("by_partner", "mean"), weeks=("week", "nunique"))
-        .rename(columns={"own": "self"})
-    )
+    subject = np.where(own, rows["partner"].to_numpy(), other)
+    g = sums.groupby([rows["couple_id"].to_numpy(), subject]).sum()
     full = pd.MultiIndex.from_product(
         [as_of.index.astype(object), ["A", "B"]], names=["couple_id", "partner"]
     )
-    g.index = g.index.set_names(["couple_id", "partner"])
-    g = g.reindex(full)
-    g["weeks"] = g["weeks"].fillna(0).astype(int)
-    g["score"] = g[["self", "by_partner"]].mean(axis=1)
-    return g[["self", "by_partner", "score", "weeks"]]
+    g = g.reindex(full, fill_value=0)
+    out = pd.DataFrame(index=full)
+    out["self"] = g["self_sum"] / g["self_n"].where(g["self_n"] > 0)
+    out["by_partner"] = g["partner_sum"] / g["partner_n"].where(g["partner_n"] > 0)
+    out["score"] = out[["self", "by_partner"]].mean(axis=1)
+    out["ratings"] = (g["self_n"] + g["partner_n"]).astype(np.int64)
+    return out
 
 
 # -- mutuality index ---------------------------------------------------------------------
@@ -447,11 +471,11 @@ def _day(ts: pd.Timestamp) -> str:
 
 
 def build_alerts(
-    answers: pd.DataFrame,
     weekly: pd.DataFrame,
     domains: pd.DataFrame,
     seasons: pd.DataFrame,
     as_of: pd.Series,
+    checkins: pd.DataFrame | None,
     names: dict[str, dict[str, str]] | None = None,
     thresholds: Thresholds | None = None,
 ) -> pd.DataFrame:
@@ -564,18 +588,14 @@ def build_alerts(
             )  # fmt: skip
 
     # Silence: no check-in from a partner for silence_weeks or more, up to as_of.
-    checkins = answers.loc[answers["instrument"] == CHECKIN, ["couple_id", "partner", "week"]]
-    checkins = checkins.loc[
-        checkins["couple_id"].isin(as_of.index)
-        & (checkins["week"] <= checkins["couple_id"].map(as_of))
-    ]
-    if not checkins.empty:
-        first = checkins.groupby("couple_id")["week"].min()
-        last = checkins.groupby(["couple_id", "partner"])["week"].max().unstack("partner")
+    spans = checkins.loc[checkins["couple_id"].isin(as_of.index)] if checkins is not None else None
+    if spans is not None and not spans.empty:
+        first = spans.groupby("couple_id")["first_week"].min()
+        last = spans.set_index(["couple_id", "partner"])["last_week"].unstack("partner")
         last = last.reindex(columns=["A", "B"])
+        end = as_of.reindex(last.index)
         for partner in ("A", "B"):
-            end = as_of.reindex(last.index)
-            lw = last[partner]
+            lw = pd.to_datetime(last[partner])  # all-NaN when a partner never answered
             silent = ((end - lw) / ONE_WEEK).where(lw.notna(), (end - first) / ONE_WEEK + 1)
             for couple_id, n in silent.loc[silent >= t.silence_weeks].items():
                 since = (
@@ -638,6 +658,8 @@ def judge(
     as_of: Any = None,
     thresholds: Thresholds | None = None,
     names: dict[str, dict[str, str]] | None = None,
+    checkins: pd.DataFrame | None = None,
+    weekly: pd.DataFrame | None = None,
 ) -> Judgement:
     """Judge every couple at once (pure: frames in, frames out).
 
@@ -652,16 +674,33 @@ def judge(
         dates indexed by couple id.
     names
         ``{couple_id: {"A": name, "B": name}}`` for the alert messages.
+    checkins
+        :func:`checkin_spans` (or ``Store.answer_spans``) up to ``as_of``, when ``answers``
+        holds only the window's weeks; computed from ``answers`` otherwise.
+    weekly
+        :func:`weekly_shares` already computed from the same frames (saves the work).
+
+    Returns
+    -------
+    Judgement
+        ``weekly`` holds the windows' weeks only.
     """
     t = thresholds or Thresholds()
     if couple_ids is None:
         couple_ids = sorted(answers["couple_id"].unique().tolist())
     as_of_s = _as_of_series(answers, list(couple_ids), as_of)
-    weekly = weekly_shares(answers, seasons, t)
+    if checkins is None:
+        checkins = checkin_spans(answers, as_of_s)
+    # Only the windows' weeks are judged: filter once, before the heavier work.
+    judged = answers.loc[answers["item"].isin(JUDGED_ITEMS)]
+    judged = _in_window(judged, as_of_s, t)
+    if weekly is None:
+        weekly = weekly_shares(judged, seasons, t)
+    weekly = _in_window(weekly, as_of_s, t)
     domains = judge_domains(weekly, as_of_s, t)
-    personal = personal_work(answers, as_of_s, t)
+    personal = personal_work(judged, as_of_s, t)
     index = mutuality_index(domains, personal, t)
-    alerts = build_alerts(answers, weekly, domains, seasons, as_of_s, names, t)
+    alerts = build_alerts(weekly, domains, seasons, as_of_s, checkins, names, t)
     return Judgement(t, as_of_s, weekly, domains, personal, index, alerts)
 
 
@@ -728,7 +767,7 @@ def _personal_dict(personal: pd.DataFrame, couple_id: str) -> dict[str, Any]:
             "self": _num(r["self"], 2),
             "by_partner": _num(r["by_partner"], 2),
             "score": _num(r["score"], 2),
-            "weeks": int(r["weeks"]),
+            "ratings": int(r["ratings"]),
         }
     scores = [out[p]["score"] for p in ("A", "B")]
     out["lower"] = None if None in scores else min(scores)
@@ -790,7 +829,8 @@ def summarize_frames(
     answers = answers.loc[answers["couple_id"] == couple_id]
     seasons = seasons.loc[seasons["couple_id"] == couple_id] if len(seasons) else seasons
     names = names or {"A": "Partner A", "B": "Partner B"}
-    j = judge(answers, seasons, [couple_id], as_of, t, {couple_id: names})
+    weekly = weekly_shares(answers, seasons, t)
+    j = judge(answers, seasons, [couple_id], as_of, t, {couple_id: names}, weekly=weekly)
     week = j.as_of[couple_id]
     summary: dict[str, Any] = {
         "couple_id": couple_id,
@@ -809,9 +849,7 @@ def summarize_frames(
         mine = sessions.loc[(sessions["couple_id"] == couple_id) & (sessions["as_of"] < week)]
         if len(mine):
             previous = mine.sort_values("as_of").iloc[-1]
-    summary["change_since_last_session"] = _change(
-        answers, seasons, couple_id, summary, previous, t, names
-    )
+    summary["change_since_last_session"] = _change(answers, weekly, couple_id, summary, previous, t)
     summary["inventory"] = _inventory_dict(
         answers, couple_id, week, None if previous is None else previous["as_of"], instrument
     )
@@ -820,18 +858,21 @@ def summarize_frames(
 
 def _change(
     answers: pd.DataFrame,
-    seasons: pd.DataFrame,
+    weekly: pd.DataFrame,
     couple_id: str,
     now: dict[str, Any],
     previous: pd.Series | None,
     t: Thresholds,
-    names: dict[str, str],
 ) -> dict[str, Any] | None:
+    """Judgement now against the judgement as of the previous session's week."""
     if previous is None:
         return None
-    then = judge(answers, seasons, [couple_id], previous["as_of"], t, {couple_id: names})
-    then_domains = _domain_dicts(then.domains, couple_id)
-    then_index = _num(then.index.get(couple_id))
+    # The weekly shares do not depend on as_of: judge the earlier window from the same rows.
+    then_as_of = pd.Series([previous["as_of"]], index=pd.Index([couple_id], dtype=object))
+    then_domains_frame = judge_domains(weekly, then_as_of, t)
+    then_personal = personal_work(answers, then_as_of, t)
+    then_domains = _domain_dicts(then_domains_frame, couple_id)
+    then_index = _num(mutuality_index(then_domains_frame, then_personal, t).get(couple_id))
     now_index = now["mutuality_index"]
     domains = {}
     for d in SHARE_DOMAINS:
@@ -901,15 +942,16 @@ def caseload_frames(
     couples: pd.DataFrame,
     as_of: Any = None,
     thresholds: Thresholds | None = None,
+    checkins: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """:func:`caseload` over frames already read (pure)."""
+    """:func:`caseload` over frames already read (pure; arguments as for :func:`judge`)."""
     t = thresholds or Thresholds()
     ids = couples["couple_id"].tolist()
     names = {
         r.couple_id: {"A": r.name_a or "Partner A", "B": r.name_b or "Partner B"}
         for r in couples.itertuples(index=False)
     }
-    j = judge(answers, seasons, ids, as_of, t, names)
+    j = judge(answers, seasons, ids, as_of, t, names, checkins)
     status = j.domains["status"].unstack("domain").reindex(index=ids, columns=list(SHARE_DOMAINS))
     carried = (
         j.domains["carried_by"].unstack("domain").reindex(index=ids, columns=list(SHARE_DOMAINS))
@@ -952,13 +994,25 @@ def caseload(store: Any, as_of: Any = None, thresholds: Thresholds | None = None
         (the lower partner's, 0-4), ``mutuality_index``, ``alerts`` (count),
         ``chronic``/``drifting`` (domain counts) and ``worst`` (the worst status).
     """
+    t = thresholds or Thresholds()
     couples = store.couples()
-    answers = store.answers(items=_JUDGED_ITEMS)
-    return caseload_frames(answers, store.seasons(), couples, as_of, thresholds)
-
-
-#: The items judgement reads (the caseload reads no free text).
-_JUDGED_ITEMS: list[str] = [*SHARE_ITEMS, PERSONAL_SELF, PERSONAL_PARTNER, "energy"]
+    ids = couples["couple_id"].tolist()
+    until = None if as_of is None else as_week(as_of)
+    # Read only what judgement needs: each couple's evaluated week and check-in spans
+    # (index-only scans), then the answers of the weeks the windows span.
+    checkins = store.answer_spans(items=get_instrument(CHECKIN).item_ids, until=until)
+    if until is None:
+        latest = store.answer_spans().groupby("couple_id")["last_week"].max()
+        as_of_s = latest.reindex(ids).fillna(as_week(pd.Timestamp.today()))
+    else:
+        as_of_s = pd.Series(until, index=pd.Index(ids, dtype=object))
+    as_of_s = as_of_s.rename("as_of")
+    if len(as_of_s):
+        start = as_of_s.min() - (t.window_weeks - 1) * ONE_WEEK
+        answers = store.answers_between(JUDGED_ITEMS, start, as_of_s.max())
+    else:
+        answers = store.answers_between(JUDGED_ITEMS, "1970-01-05", "1970-01-05")
+    return caseload_frames(answers, store.seasons(), couples, as_of_s, t, checkins)
 
 
 def format_summary(summary: dict[str, Any]) -> str:

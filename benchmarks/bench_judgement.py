@@ -1,0 +1,264 @@
+"""Benchmark: judge a whole caseload (1,000 couples x 104 weeks) and one couple alone.
+
+Run: ``.venv/bin/python benchmarks/bench_judgement.py [--couples N] [--weeks N]``
+
+A real store is generated in a temporary folder (bulk-inserted; generation is not
+timed), then the script times, each as the best of a few runs:
+
+- the baseline: reading every judged answer of every couple, all weeks
+  (``Store.answers_between``);
+- judging every couple at once from those frames (``analysis.caseload_frames``);
+- ``analysis.caseload(store)``, read and judgement together (the store's fast path
+  reads only the weeks the windows span);
+- one couple alone: ``analysis.summarize(store, id)`` (its own reads included) and the
+  pure ``analysis.judge`` over that couple's frames;
+
+and reports peak memory of the caseload judged in a fresh process (peak RSS, and
+tracemalloc for Python allocations). Targets on the 2-core machine: caseload
+< 5 s, < 1.5 GB, one couple < 50 ms. Figures are also printed as ratios against
+the baseline of reading every judged answer from the store (measured in the same run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from mutuality_helpers import analysis  # noqa: E402
+from mutuality_helpers.instruments import SHARE_DOMAINS, get_instrument  # noqa: E402
+from mutuality_helpers.store import Store, now_iso  # noqa: E402
+
+FIRST_WEEK = dt.date(2024, 12, 2)  # a Monday
+TARGET_CASELOAD_S = 5.0
+TARGET_MEMORY_MB = 1536
+TARGET_ONE_MS = 50.0
+
+
+def generate(store: Store, couples: int, weeks: int, seed: int = 7) -> int:
+    """Bulk-insert a synthetic caseload straight into the store's tables; returns answer rows."""
+    rng = np.random.default_rng(seed)
+    ids = np.array([f"B{n:05d}" for n in range(couples)], dtype=object)
+    week_days = pd.date_range(FIRST_WEEK, periods=weeks, freq="7D")
+    # Each couple leans one way by a stable amount, plus a seasonal bump for some.
+    lean = rng.normal(0, 18, size=(couples, len(SHARE_DOMAINS)))
+    couple_idx, week_idx, partner_idx = np.meshgrid(
+        np.arange(couples), np.arange(weeks), np.arange(2), indexing="ij"
+    )
+    couple_idx, week_idx, partner_idx = couple_idx.ravel(), week_idx.ravel(), partner_idx.ravel()
+    # About 5% of check-ins are missing (one-sided weeks and silences).
+    present = rng.random(couple_idx.size) > 0.05
+    couple_idx, week_idx, partner_idx = couple_idx[present], week_idx[present], partner_idx[present]
+    n = couple_idx.size
+    partner = np.where(partner_idx == 0, "A", "B")
+    columns: dict[str, np.ndarray] = {
+        "energy": np.clip(rng.normal(6, 2, n).round(), 0, 10),
+        "teamwork": np.clip(rng.normal(3.5, 1, n).round(), 1, 5),
+        "personal_work_self": np.clip(rng.normal(2.5, 1, n).round(), 0, 4),
+        "personal_work_partner": np.clip(rng.normal(2.3, 1, n).round(), 0, 4),
+    }
+    for d, domain in enumerate(SHARE_DOMAINS):
+        true_a = 50 + lean[couple_idx, d]
+        mine = np.where(partner_idx == 0, true_a, 100 - true_a)
+        columns[f"share_{domain}"] = np.clip(rng.normal(mine + 3, 5).round(), 0, 100)
+    stamp = now_iso()
+    frames = []
+    for item, values in columns.items():
+        frames.append(
+            pd.DataFrame(
+                {
+                    "couple_id": ids[couple_idx],
+                    "partner": partner,
+                    "week": week_days[week_idx].strftime("%Y-%m-%d"),
+                    "item": item,
+                    "value": values.astype(int).astype(str),
+                    "value_num": values.astype(float),
+                    "instrument": "weekly_checkin",
+                }
+            )
+        )
+    # The inventory every 26 weeks, for every partner.
+    inventory = [it for it in get_instrument("mutuality_inventory").items if it.type == "int"]
+    inv_weeks = np.arange(0, weeks, 26)
+    ci, wi, pi, ii = np.meshgrid(
+        np.arange(couples), inv_weeks, np.arange(2), np.arange(len(inventory)), indexing="ij"
+    )
+    ci, wi, pi, ii = ci.ravel(), wi.ravel(), pi.ravel(), ii.ravel()
+    inv_values = rng.integers(1, 6, ci.size)
+    frames.append(
+        pd.DataFrame(
+            {
+                "couple_id": ids[ci],
+                "partner": np.where(pi == 0, "A", "B"),
+                "week": week_days[wi].strftime("%Y-%m-%d"),
+                "item": np.array([it.id for it in inventory], dtype=object)[ii],
+                "value": inv_values.astype(str),
+                "value_num": inv_values.astype(float),
+                "instrument": "mutuality_inventory",
+            }
+        )
+    )
+    rows = pd.concat(frames, ignore_index=True)
+    rows["saved_at"] = stamp
+    rows["source"] = "benchmark"
+    # Seasons: a third of the couples declare one (most agreed), some sessions.
+    season_couples = rng.choice(couples, size=couples // 3, replace=False)
+    starts = rng.integers(0, max(1, weeks - 12), size=season_couples.size)
+    seasons = [
+        (ids[c], "AB"[int(rng.integers(0, 2))], "work", week_days[s].strftime("%Y-%m-%d"),
+         week_days[min(weeks - 1, s + int(rng.integers(4, 16)))].strftime("%Y-%m-%d"),
+         bool(rng.random() < 0.8), "", stamp, "benchmark")
+        for c, s in zip(season_couples, starts, strict=True)
+    ]  # fmt: skip
+    sessions = [
+        (ids[c], k + 1, (week_days[w] + pd.Timedelta(days=3)).strftime("%Y-%m-%d"), "", "", stamp)
+        for c in range(couples)
+        for k, w in enumerate(range(4, weeks, 13))
+    ]
+    con = sqlite3.connect(store.path)
+    try:
+        con.execute("PRAGMA synchronous=OFF")
+        with con:
+            con.executemany(
+                "INSERT INTO couples (couple_id, name_a, name_b, created_at) VALUES (?, ?, ?, ?)",
+                [(c, "", "", stamp) for c in ids],
+            )
+            con.executemany(
+                "INSERT INTO answers (couple_id, partner, week, item, value, value_num,"
+                " instrument, saved_at, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows.itertuples(index=False, name=None),
+            )
+            con.executemany(
+                "INSERT INTO seasons (couple_id, partner, reason, start, planned_end, agreed,"
+                " note, saved_at, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                seasons,
+            )
+            con.executemany(
+                "INSERT INTO sessions (couple_id, number, date, notes, agreements, saved_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                sessions,
+            )
+    finally:
+        con.close()
+    return len(rows)
+
+
+def best_of(runs: int, work: Callable[[], Any]) -> tuple[float, Any]:
+    """Best wall-clock time of ``runs`` runs (seconds) and the last result."""
+    best, result = float("inf"), None
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = work()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def child_peak(data: Path) -> tuple[float, float, float]:
+    """Judge the caseload in a fresh process: (seconds, peak RSS MB, peak traced MB)."""
+    code = (
+        "import resource, sys, time, tracemalloc\n"
+        "from mutuality_helpers import analysis\n"
+        "from mutuality_helpers.store import Store\n"
+        "with Store(sys.argv[1]) as store:\n"
+        "    tracemalloc.start(); t = time.perf_counter()\n"
+        "    analysis.caseload(store)\n"
+        "    t = time.perf_counter() - t; peak = tracemalloc.get_traced_memory()[1]\n"
+        "print(t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, peak / 2**20)\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(data)], capture_output=True, text=True, check=True,
+        cwd=root,
+    )  # fmt: skip
+    seconds, rss, traced = (float(x) for x in out.stdout.split())
+    return seconds, rss, traced
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--couples", type=int, default=1000)
+    parser.add_argument("--weeks", type=int, default=104)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        with Store(data) as store:
+            start = time.perf_counter()
+            n_rows = generate(store, args.couples, args.weeks)
+        print(f"generated {args.couples} couples x {args.weeks} weeks: {n_rows:,} answers "
+              f"in {time.perf_counter() - start:.1f} s (not part of the figures)")  # fmt: skip
+
+        # Memory first, in a fresh process, so nothing else in this one inflates it.
+        child_s, rss_mb, traced_mb = child_peak(data)
+        with Store(data) as store:
+            first, last = FIRST_WEEK, FIRST_WEEK + dt.timedelta(weeks=args.weeks)
+
+            def read_all() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+                answers = store.answers_between(analysis.JUDGED_ITEMS, first, last)
+                return answers, store.seasons(), store.couples()
+
+            read_s, (answers, seasons, couples) = best_of(args.runs, read_all)
+            judge_s, frame = best_of(
+                args.runs, lambda: analysis.caseload_frames(answers, seasons, couples)
+            )
+            whole_s, whole = best_of(args.runs, lambda: analysis.caseload(store))
+            assert (
+                whole.set_index("couple_id")
+                .sort_index()
+                .equals(frame.set_index("couple_id").sort_index())
+            ), "the store's fast path and the frames path disagree"
+            one_id = couples["couple_id"].iloc[len(couples) // 2]
+            one_summary_s, _ = best_of(10, lambda: analysis.summarize(store, one_id))
+            mine = store.answers(one_id)
+            my_seasons = store.seasons(one_id)
+            one_judge_s, _ = best_of(10, lambda: analysis.judge(mine, my_seasons, [one_id]))
+
+        statuses = frame[list(SHARE_DOMAINS)].stack().value_counts().to_dict()
+        print(f"judged {len(frame):,} couples; statuses: {statuses}")
+        print()
+        print(f"{'measure':<50}{'figure':>11}{'target':>11}{'vs read':>10}")
+        rows = [
+            ("baseline: read every judged answer (all weeks)", f"{read_s:.2f} s", "", 1.0),
+            ("judge all couples from those frames", f"{judge_s:.2f} s", "", judge_s / read_s),
+            ("caseload(store): read + judge, windows only", f"{whole_s:.2f} s",
+             f"< {TARGET_CASELOAD_S:g} s", whole_s / read_s),
+            ("  same, in a fresh process", f"{child_s:.2f} s", "", child_s / read_s),
+            ("one couple: summarize(store, id), reads included", f"{one_summary_s * 1000:.1f} ms",
+             f"< {TARGET_ONE_MS:g} ms", one_summary_s / read_s),
+            ("one couple: judge(frames)", f"{one_judge_s * 1000:.1f} ms", "",
+             one_judge_s / read_s),
+            ("peak RSS, caseload in a fresh process", f"{rss_mb:.0f} MB",
+             f"< {TARGET_MEMORY_MB} MB", None),
+            ("peak Python allocations, caseload (tracemalloc)", f"{traced_mb:.0f} MB", "", None),
+        ]  # fmt: skip
+        for name, figure, target, ratio in rows:
+            shown = "" if ratio is None else f"{ratio:.3f}x"
+            print(f"{name:<50}{figure:>11}{target:>11}{shown:>10}")
+        couple_weeks = args.couples * args.weeks
+        print()
+        print(f"per couple-week: judge {judge_s / couple_weeks * 1e6:.1f} us, "
+              f"read {read_s / couple_weeks * 1e6:.1f} us")  # fmt: skip
+        ok = (
+            whole_s < TARGET_CASELOAD_S
+            and rss_mb < TARGET_MEMORY_MB
+            and one_summary_s * 1000 < TARGET_ONE_MS
+        )
+        print("targets met" if ok else "TARGETS MISSED")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -241,6 +241,10 @@ def check_sqlite_file(path: Path) -> None:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
         try:
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if not tables:
+                # An empty database: another process is creating the store at this very
+                # moment (its schema transaction is not committed yet). Ours to fill.
+                return
             if "meta" not in tables or "answers" not in tables:
                 raise StoreError(f"{path} is an SQLite file but not a Mutuality store; left untouched")
             row = con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()

@@ -310,7 +310,11 @@ def test_a_damaged_or_foreign_store_is_refused_in_one_line_and_left_untouched(
     mode = path.stat().st_mode
     answers = tmp_path / "answers.csv"
     answers.write_text("couple_id,partner,week,item,value\nC2,A,2026-09-07,energy,5\n")
-    for args in (["import", answers], ["backup"], ["erase", "C1", "--yes"]):
+    # A writer and a reader of the whole file; erase (another writer) for the first kind only.
+    commands = [["import", answers], ["backup"]]
+    if kind == DAMAGE[0]:
+        commands.append(["erase", "C1", "--yes"])
+    for args in commands:
         result = cli(*args, "--data", data_dir)
         assert result.returncode == 1, (args, result.stdout, result.stderr)
         assert "Traceback" not in result.stderr
@@ -410,3 +414,16 @@ def test_a_folder_where_the_store_should_be_is_a_one_line_error(data_dir: Path) 
     assert result.returncode == 1
     assert result.stderr.startswith("mutuality: ") and result.stderr.count("\n") == 1
     assert "internal error" not in result.stderr and "is a folder" in result.stderr
+
+
+def test_an_empty_database_being_created_by_another_process_is_not_refused(data_dir: Path):
+    # What a second process sees while the first is between "file created, WAL on" and
+    # "schema committed": a valid SQLite file without tables. (Found by the race above.)
+    data_dir.mkdir(parents=True)
+    con = sqlite3.connect(data_dir / "workbook.sqlite")
+    con.execute("PRAGMA journal_mode=WAL")
+    con.close()
+    assert (data_dir / "workbook.sqlite").stat().st_size > 0
+    with Store(data_dir) as store:
+        store.save_answers([make_answer("C1", "A", FIRST_WEEK, "energy", 1)], "form:A")
+        assert len(store.answers()) == 1

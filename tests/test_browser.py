@@ -106,6 +106,7 @@ def page():
 @pytest.fixture
 def voila_app(data_dir: Path, tmp_path: Path):
     """Voila on 127.0.0.1 (a free port) against a temp store holding couple C001."""
+    _need_browser()  # before starting a server that would go unused
     with Store(data_dir) as s:
         s.add_couple("C001", "Sam", "Alex")
     port = free_port()
@@ -186,6 +187,7 @@ def test_partner_fills_in_and_saves_a_checkin_in_voila(voila_app, page, data_dir
 @pytest.fixture
 def jupyterlab(tmp_path: Path):
     """JupyterLab on 127.0.0.1 with a token, over a copy of the notebooks, demo store."""
+    _need_browser()
     data = tmp_path / "data"
     with Store(data) as s:
         load_demo(s)

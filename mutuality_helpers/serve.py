@@ -240,8 +240,12 @@ def serve(
     announce(f"serving the worksheets on {base}/ (Ctrl-C to stop)")
     for couple_id in links_for:
         for partner in ("A", "B"):
-            link = partner_link(base, couple_id, partner, token=token, data=data)
-            announce(f"  {couple_id} partner {partner}: {link}")
+            for form, label in (
+                ("weekly_checkin", "check-in"),
+                ("mutuality_inventory", "inventory"),
+            ):
+                link = partner_link(base, couple_id, partner, form, token=token, data=data)
+                announce(f"  {couple_id} partner {partner} {label}: {link}")
     proc, folder = start(data, port, bind, token)
     try:
         return proc.wait()

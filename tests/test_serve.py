@@ -144,7 +144,11 @@ def test_serve_announces_partner_links_and_cleans_up(data_dir, tmp_path, monkeyp
     assert code == 0
     assert started == {"data": data_dir, "port": 8870, "address": "127.0.0.1", "token": None}
     assert lines[0].startswith("serving the worksheets on http://127.0.0.1:8870/")
-    for partner, line in zip("AB", lines[1:], strict=True):
+    assert len(lines) == 5
+    for partner, form, line in zip(
+        "AABB", ["weekly_checkin", "mutuality_inventory"] * 2, lines[1:], strict=True
+    ):
+        assert f"/voila/render/{form}.ipynb?" in line
         query = line.split("?", 1)[1]
         assert parse_link_query(query, data_dir)["partner"] == partner
     assert not (tmp_path / "app").exists()  # the served copy is removed when Voila stops

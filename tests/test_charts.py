@@ -1,0 +1,256 @@
+"""The chart set: encodings, data sizes, theme, and SVG for every demo couple."""
+
+from __future__ import annotations
+
+import json
+
+import altair as alt
+import pandas as pd
+import pytest
+
+from mutuality_helpers import analysis, charts
+from mutuality_helpers.demo import demo_couple_ids
+from mutuality_helpers.exceptions import UnknownCouple
+from mutuality_helpers.store import ANSWER_COLUMNS, SEASON_COLUMNS
+
+NAMES = {"A": "Ana", "B": "Ben"}
+KEYS = {"lifting", "timeline", "perception", "wellbeing", "personal_work"}
+
+
+def datasets(spec: dict) -> dict[str, list]:
+    return spec.get("datasets", {})
+
+
+def rows_with(spec: dict, key: str) -> list[dict]:
+    """Rows of every dataset whose rows carry ``key``."""
+    return [r for rows in datasets(spec).values() for r in rows if key in r]
+
+
+def all_encodings(spec: dict) -> list[dict]:
+    """Every encoding block of a (possibly nested) spec."""
+    found = []
+    if isinstance(spec, dict):
+        if "encoding" in spec:
+            found.append(spec["encoding"])
+        for value in spec.values():
+            found.extend(all_encodings(value))
+    elif isinstance(spec, list):
+        for value in spec:
+            found.extend(all_encodings(value))
+    return found
+
+
+def long_history(weeks: int = 520) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Ten years of weekly answers for one couple, with seasons."""
+    days = pd.date_range("2016-01-04", periods=weeks, freq="7D")
+    rows = []
+    for i, week in enumerate(days):
+        for partner in "AB":
+            values = {
+                "share_repair": 60 + i % 30,
+                "share_connection": 50,
+                "share_emotional_labour": 40,
+                "share_practical_load": 55,
+                "energy": i % 11,
+                "teamwork": 1 + i % 5,
+                "personal_work_self": i % 5,
+                "personal_work_partner": 2,
+            }
+            for item, value in values.items():
+                rows.append(
+                    (
+                        "C001",
+                        partner,
+                        week,
+                        item,
+                        str(value),
+                        float(value),
+                        "weekly_checkin",
+                        "",
+                        "",
+                    )
+                )
+    answers = pd.DataFrame(rows, columns=ANSWER_COLUMNS)
+    seasons = pd.DataFrame(
+        [(1, "C001", "B", "illness", days[-10], days[-4], True, "", pd.NaT),
+         (2, "C001", "A", "work", days[-3], days[-1] + pd.Timedelta(weeks=4), False, "", pd.NaT),
+         (3, "C001", "A", "caregiving", days[10], days[20], True, "", pd.NaT)]
+        if weeks > 20 else [],
+        columns=SEASON_COLUMNS,
+    )  # fmt: skip
+    return answers, seasons
+
+
+def test_theme_is_registered_enabled_and_used():
+    assert charts.register_theme() == charts.THEME
+    assert alt.theme.active == charts.THEME
+    config = alt.Chart(pd.DataFrame({"x": [1]})).mark_point().encode(x="x:Q").to_dict()["config"]
+    assert config["font"] == charts.FONT == "DejaVu Sans"
+    for part in ("axis", "legend", "header"):
+        assert config[part]["labelFont"] == config[part]["titleFont"] == "DejaVu Sans"
+    assert config["range"]["category"][:2] == [
+        charts.PARTNER_COLOURS["A"],
+        charts.PARTNER_COLOURS["B"],
+    ]
+
+
+def test_partner_colours_are_the_same_in_every_partner_chart(demo_store):
+    built = charts.couple_charts(demo_store, "D002")
+    partner_ranges = []
+    for key in ("perception", "wellbeing", "personal_work"):
+        for enc in all_encodings(built[key].to_dict()):
+            scale = enc.get("color", {}).get("scale", {})
+            if scale.get("domain", [None])[0] == "Priya":
+                partner_ranges.append(scale["range"])
+    assert len(partner_ranges) >= 3
+    assert all(
+        r == [charts.PARTNER_COLOURS["A"], charts.PARTNER_COLOURS["B"]] for r in partner_ranges
+    )
+
+
+def test_lifting_chart_diverges_around_50_with_status_labels(demo_store):
+    summary = analysis.summarize(demo_store, "D004")
+    spec = charts.lifting_chart(summary).to_dict()
+    rows = rows_with(spec, "domain")
+    assert len(rows) == 4
+    by_domain = {r["domain"]: r for r in rows}
+    repair = by_domain["Repair after conflict"]
+    assert repair["leans"] == "Morgan" and repair["status"] == "chronic" and repair["centre"] == 50
+    assert repair["label"].startswith("chronic")
+    bars = spec["layer"][0]["encoding"]
+    assert bars["x"]["field"] == "centre" and bars["x2"]["field"] == "share_a"
+    assert bars["x"]["scale"]["domain"] == [0, 100]
+    assert (
+        "Riley carried more" in bars["x"]["title"] and "Morgan carried more" in bars["x"]["title"]
+    )
+    assert spec["layer"][2]["encoding"]["text"]["field"] == "label"
+
+
+def test_lifting_chart_without_answers(store):
+    store.add_couple("C001")
+    spec = charts.lifting_chart(analysis.summarize(store, "C001")).to_dict()
+    rows = rows_with(spec, "domain")
+    assert {r["status"] for r in rows} == {"not enough answers"}
+    assert all(r["share_a"] is None and r["leans"] == "even" for r in rows)
+
+
+def test_timeline_carries_only_the_weeks_it_draws():
+    answers, seasons = long_history()
+    weekly = analysis.weekly_shares(answers, seasons)
+    chart = charts.timeline_chart(weekly, seasons, NAMES, weeks=26)
+    spec = chart.to_dict()  # would raise MaxRowsError past 5,000 rows
+    sizes = [len(rows) for rows in datasets(spec).values()]
+    assert max(sizes) <= 26 and sum(sizes) < 5000
+    assert len(spec["vconcat"]) == 4
+    text = json.dumps(spec)
+    assert "illness (Ben), agreed" in text and "work (Ana), not agreed" in text
+    # The old season (weeks 10-20 of ten years ago) is outside the shown weeks.
+    assert "caregiving" not in text and "2016-" not in text
+    band = [r for rows in datasets(spec).values() for r in rows if "lo" in r and "hi" in r]
+    assert band[0] == {"lo": 30, "hi": 70}
+
+
+def test_timeline_marks_weeks_by_state(demo_store):
+    weekly = analysis.weekly_shares(demo_store.answers("D003"), demo_store.seasons("D003"))
+    spec = charts.timeline_chart(
+        weekly, demo_store.seasons("D003"), {"A": "Jordan", "B": "Casey"}
+    ).to_dict()
+    points = [r for rows in datasets(spec).values() for r in rows if "state" in r]
+    assert {p["state"] for p in points} == {
+        "within the band", "imbalanced", "imbalanced, agreed season"
+    }  # fmt: skip
+    colour = next(
+        e["color"] for e in all_encodings(spec) if e.get("color", {}).get("field") == "state"
+    )
+    assert colour["scale"]["domain"][1] == "imbalanced"
+
+
+def test_timeline_with_custom_band_and_no_answers():
+    empty = analysis.weekly_shares(long_history(1)[0].iloc[0:0], long_history(1)[1].iloc[0:0])
+    wide = analysis.Thresholds(imbalance_points=25)
+    spec = charts.timeline_chart(empty, None, NAMES, as_of="2026-11-23", thresholds=wide).to_dict()
+    band = [r for rows in datasets(spec).values() for r in rows if "lo" in r and "hi" in r]
+    assert band[0] == {"lo": 25, "hi": 75}
+
+
+def test_perception_chart_shows_both_views(demo_store):
+    summary = analysis.summarize(demo_store, "D003")
+    spec = charts.perception_chart(summary).to_dict()
+    rows = rows_with(spec, "domain")
+    assert len(rows) == 8
+    repair = {r["view"]: r["share"] for r in rows if r["domain"] == "Repair after conflict"}
+    d = summary["domains"]["repair"]
+    assert repair == {"Jordan": d["view_a"], "Casey": d["view_b"]}
+    assert repair["Jordan"] - repair["Casey"] == pytest.approx(d["perception_gap"], abs=0.11)
+
+
+@pytest.mark.parametrize("builder", [charts.wellbeing_chart, charts.personal_work_chart])
+def test_per_partner_charts_aggregate_to_the_weeks_shown(builder):
+    answers, _ = long_history()
+    spec = builder(answers, NAMES, weeks=26).to_dict()
+    rows = [r for rs in datasets(spec).values() for r in rs]
+    assert 0 < len(rows) <= 26 * 4
+    last = answers["week"].max()
+    shown = pd.date_range(end=last, periods=26, freq="7D").strftime("%Y-%m-%d")
+    assert {r["week"] for r in rows} == set(shown)
+
+
+def test_personal_work_chart_rates_each_partner_two_ways():
+    answers, _ = long_history(4)
+    spec = charts.personal_work_chart(answers, NAMES).to_dict()
+    (rows,) = datasets(spec).values()
+    assert {(r["who"], r["rated_by"]) for r in rows} == {
+        ("Ana", "by themselves"), ("Ana", "by their partner"),
+        ("Ben", "by themselves"), ("Ben", "by their partner"),
+    }  # fmt: skip
+    # B's rating of A's work (personal_work_partner from B) is about Ana.
+    ana_by_partner = [
+        r["rating"] for r in rows if r["who"] == "Ana" and r["rated_by"] == "by their partner"
+    ]
+    assert ana_by_partner == [2.0] * 4
+    assert spec["encoding"]["strokeDash"]["field"] == "rated_by"
+
+
+def test_caseload_chart_one_row_per_couple(demo_store):
+    frame = analysis.caseload(demo_store)
+    spec = charts.caseload_chart(frame).to_dict()
+    for rows in datasets(spec).values():
+        assert [r["couple"] for r in rows] == frame["couple_id"].tolist()
+    cells = spec["hconcat"][0]
+    assert cells["transform"][0]["fold"] == ["Repair after conflict", "Reaching for connection",
+                                             "Emotional labour", "Practical load"]  # fmt: skip
+    assert cells["encoding"]["y"]["sort"][0] == "D004"
+    assert cells["encoding"]["color"]["scale"]["range"] == list(charts.STATUS_COLOURS.values())
+    (limited,) = datasets(charts.caseload_chart(frame, limit=2).to_dict()).values()
+    assert len(limited) == 2
+
+
+def test_caseload_chart_stays_under_the_row_limit():
+    n = 4000
+    frame = pd.DataFrame({"couple_id": [f"C{i:04d}" for i in range(n)],
+                          "mutuality_index": 50.0, "alerts": 0})  # fmt: skip
+    for domain in analysis.SHARE_DOMAINS:
+        frame[domain] = "balanced"
+    spec = charts.caseload_chart(frame).to_dict()
+    assert max(len(rows) for rows in datasets(spec).values()) == n
+
+
+def test_couple_charts_unknown_couple(demo_store):
+    with pytest.raises(UnknownCouple):
+        charts.couple_charts(demo_store, "NOPE")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("couple_id", demo_couple_ids())
+def test_every_demo_chart_renders_to_svg(demo_store, couple_id):
+    built = charts.couple_charts(demo_store, couple_id)
+    assert set(built) == KEYS
+    couple = demo_store.get_couple(couple_id)
+    for key, chart in built.items():
+        svg = charts.to_svg(chart)
+        assert svg.lstrip().startswith("<svg"), key
+        assert "DejaVu Sans" in svg, key
+        assert couple["name_a"] in svg or key == "timeline", key
+    if couple_id == demo_couple_ids()[0]:
+        svg = charts.to_svg(charts.caseload_chart(analysis.caseload(demo_store)))
+        assert "Caseload at a glance" in svg

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from mutuality_helpers.backup import backup, restore
+from mutuality_helpers.cli import main as cli_main
 from mutuality_helpers.store import Store, make_answer
 
 TESTS = Path(__file__).resolve().parent
@@ -303,27 +304,30 @@ DAMAGE = [
 
 @pytest.mark.parametrize("kind", DAMAGE)
 def test_a_damaged_or_foreign_store_is_refused_in_one_line_and_left_untouched(
-    kind: str, data_dir: Path, tmp_path: Path
+    kind: str, data_dir: Path, tmp_path: Path, capsys
 ) -> None:
     path = _damage(kind, data_dir)
     before = _sha(path)
     mode = path.stat().st_mode
     answers = tmp_path / "answers.csv"
     answers.write_text("couple_id,partner,week,item,value\nC2,A,2026-09-07,energy,5\n")
-    # A writer and a reader of the whole file; erase (another writer) for the first kind only.
-    commands = [["import", answers], ["backup"]]
-    if kind == DAMAGE[0]:
-        commands.append(["erase", "C1", "--yes"])
-    for args in commands:
-        result = cli(*args, "--data", data_dir)
-        assert result.returncode == 1, (args, result.stdout, result.stderr)
-        assert "Traceback" not in result.stderr
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("mutuality: "), result.stderr
-        assert "internal error" not in result.stderr
-        assert str(path) in result.stderr or "newer" in result.stderr
+    # A writer, a reader of the whole file, and erase: through the CLI's entry point
+    # in-process (fast), and once as a real process (exit code, no traceback).
+    for args in (["import", answers], ["backup"], ["erase", "C1", "--yes"]):
+        code = cli_main([*map(str, args), "--data", str(data_dir)])
+        err = capsys.readouterr().err
+        assert code == 1, (args, err)
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("mutuality: "), err
+        assert "internal error" not in err
+        assert str(path) in err or "newer" in err
         assert _sha(path) == before, f"{args[0]} changed the file"
         assert path.stat().st_mode == mode
+    if kind == DAMAGE[0]:
+        result = cli("import", answers, "--data", data_dir)
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert result.stderr.startswith("mutuality: ") and result.stderr.count("\n") == 1
+        assert _sha(path) == before
     assert not (data_dir / "backups").exists() or not any((data_dir / "backups").iterdir())
 
 

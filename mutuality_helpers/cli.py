@@ -266,7 +266,11 @@ def summary(store: Store, couple: str, as_of: str | None, as_json: bool) -> None
     from .analysis import format_summary, summarize
 
     result = summarize(store, couple, as_of=as_of)
-    click.echo(json.dumps(result, indent=2) if as_json else format_summary(result))
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    # Names come from clients: no escape sequence reaches the terminal.
+    click.echo("\n".join(printable(line) for line in format_summary(result).split("\n")))
 
 
 @cli.command()

@@ -322,3 +322,11 @@ def test_the_couples_list_never_sends_control_characters_to_the_terminal(store, 
     lines = out.splitlines()
     assert len(lines) == 3  # the header and one line per couple, whatever the names hold
     assert "Sam\\x1b[2J" in lines[1] and "Al\\nFAKE" in lines[1]
+
+
+def test_the_summary_never_sends_control_characters_to_the_terminal(demo_store, capsys) -> None:
+    demo_store.add_couple("D001", name_a="Sam\x1b[2J\u202e")
+    assert cli_main(["summary", "D001", "--data", str(demo_store.data_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\u202e" not in out
+    assert "Sam\\x1b[2J\\u202e" in out

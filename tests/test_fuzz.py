@@ -29,7 +29,7 @@ from mutuality_helpers.interchange import (
 from mutuality_helpers.store import SEASON_REASONS, Store, make_answer
 
 FUZZ = settings(
-    max_examples=60,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -24,7 +24,7 @@ from pathlib import Path
 from . import config
 from .backup import list_backups
 from .exceptions import StoreError, UnknownCouple
-from .store import BUSY_TIMEOUT_MS, Store
+from .store import BUSY_TIMEOUT_MS, SQLITE_HEADER, Store
 from .validation import parse_couple_id
 
 # Characters a couple id may contain: a file named "<id><one of these>..." may belong
@@ -63,8 +63,11 @@ def _couple_tables(con: sqlite3.Connection) -> list[str]:
     ]
 
 
-def _erase_in_file(path: Path, couple_id: str, wal: bool) -> dict[str, int]:
+def _erase_in_file(path: Path, couple_id: str, wal: bool, always_compact: bool) -> dict[str, int]:
     """Delete the couple from the SQLite file ``path`` and leave no freed bytes behind.
+
+    The file is rebuilt when rows were deleted, or always with ``always_compact`` (the
+    store: a second run after a busy WAL must still finish the job).
 
     Raises
     ------
@@ -86,6 +89,8 @@ def _erase_in_file(path: Path, couple_id: str, wal: bool) -> dict[str, int]:
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        if not (always_compact or sum(counts.values())):
+            return counts
         # Rebuild the file: no free page keeps an old copy of a deleted row.
         con.execute("VACUUM")
         if wal:
@@ -119,13 +124,24 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
-def _mentions(path: Path, needle: bytes) -> bool:
+def _mentions(path: Path, couple_id: str, others: list[str]) -> bool:
+    """Does the file still hold ``couple_id``?
+
+    In an SQLite file an id sits packed against its neighbours, so any occurrence counts
+    (unless another couple's id contains it: then the bytes cannot tell). Elsewhere only
+    the whole id counts, not the same letters inside a longer id or a hex key.
+    """
     try:
         if path.stat().st_size > SCAN_LIMIT_BYTES:
             return False
-        return needle in path.read_bytes()
+        raw = path.read_bytes()
     except OSError:
         return False
+    needle = couple_id.encode()
+    if raw.startswith(SQLITE_HEADER):
+        return not others and needle in raw
+    pattern = rb"(?<![A-Za-z0-9_-])" + re.escape(needle) + rb"(?![A-Za-z0-9_-])"
+    return re.search(pattern, raw) is not None
 
 
 def erase_couple(store: Store, couple_id: str) -> EraseResult:
@@ -147,7 +163,11 @@ def erase_couple(store: Store, couple_id: str) -> EraseResult:
     result = EraseResult(couple_id=couple_id)
     # Connections from this process must not hold the WAL open during the checkpoint.
     store.close()
-    result.rows = {t: n for t, n in _erase_in_file(store.path, couple_id, wal=True).items() if n}
+    result.rows = {
+        t: n
+        for t, n in _erase_in_file(store.path, couple_id, wal=True, always_compact=True).items()
+        if n
+    }
 
     reports = config.reports_dir(data) / couple_id
     if reports.exists():
@@ -160,14 +180,12 @@ def erase_couple(store: Store, couple_id: str) -> EraseResult:
                 _remove(entry)
                 result.files.append(entry)
 
-    needle = couple_id.encode()
+    # Every backup is opened (a byte search could miss an id packed into an SQLite record).
     for path in list_backups(data):
-        if not _mentions(path, needle):
-            continue
         try:
-            counts = _erase_in_file(path, couple_id, wal=False)
+            counts = _erase_in_file(path, couple_id, wal=False, always_compact=False)
         except sqlite3.DatabaseError:
-            result.leftovers.append(path)
+            result.leftovers.append(path)  # not a readable store: named, not touched
             continue
         if sum(counts.values()):
             result.backups_cleaned.append(path)
@@ -175,13 +193,14 @@ def erase_couple(store: Store, couple_id: str) -> EraseResult:
     # Anything else in the data folder that still names the couple is reported, not
     # deleted: it is not ours to judge (the committed synthetic demo set is skipped).
     demo = data / "demo"
+    others = [c for c in known_ids if c != couple_id and couple_id in c]
     for root, dirs, files in os.walk(data):
         dirs[:] = [d for d in dirs if Path(root, d) != demo]
         for name in files:
             path = Path(root, name)
             if path in result.leftovers:
                 continue
-            if _mentions(path, needle):
+            if _mentions(path, couple_id, others):
                 result.leftovers.append(path)
     if not result.found:
         also = ""

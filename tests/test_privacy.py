@@ -330,3 +330,17 @@ def test_the_summary_never_sends_control_characters_to_the_terminal(demo_store, 
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\u202e" not in out
     assert "Sam\\x1b[2J\\u202e" in out
+
+
+def test_erase_names_files_it_may_not_judge_and_ignores_lookalikes(data_dir: Path) -> None:
+    with Store(data_dir) as store:
+        _fill(store, "ab12", ["mine"], "note")
+        export_couple(store, "ab12", data_dir / "exports" / "mine.csv")
+    (data_dir / ".link-key").write_text("ffab12ff00ab12cd")  # the same letters, inside hex
+    result = cli("erase", "ab12", "--yes", "--data", data_dir)
+    assert result.returncode == 1
+    assert result.stdout.startswith("erased ab12:")
+    assert "still mention ab12" in result.stderr and "mine.csv" in result.stderr
+    assert ".link-key" not in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert (data_dir / "exports" / "mine.csv").exists()  # reported, never deleted

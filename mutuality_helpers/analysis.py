@@ -49,7 +49,7 @@ import pandas as pd
 from .exceptions import ParameterError
 from .instruments import DOMAIN_LABELS, SHARE_DOMAINS, Instrument, get_instrument, share_item
 from .scoring import inventory_scores, reliable_change
-from .validation import parse_date, week_of
+from .validation import parse_couple_id, parse_date, week_of
 
 #: Statuses in the order their rules are checked.
 STATUSES: tuple[str, ...] = ("insufficient_data", "chronic", "drifting", "seasonal", "balanced")
@@ -630,7 +630,9 @@ def build_alerts(
     frame["_order"] = frame["kind"].map({k: i for i, k in enumerate(ALERT_KINDS)})
     frame["_domain"] = frame["domain"].map({d: i for i, d in enumerate(SHARE_DOMAINS)})
     frame = frame.sort_values(
-        ["couple_id", "_order", "_domain", "partner"], kind="stable", na_position="last"
+        ["couple_id", "_order", "_domain", "partner", "season_id"],
+        kind="stable",
+        na_position="last",
     )
     return frame.drop(columns=["_order", "_domain"]).reset_index(drop=True)
 
@@ -922,11 +924,11 @@ def summarize(
         ...}]`` plus ``window_start, names, personal_work, change_since_last_session,
         inventory, thresholds``.
     """
-    couple_id = store.require_couple(couple_id)
-    couple = store.get_couple(couple_id)
+    couple = store.get_couple(parse_couple_id(couple_id))  # UnknownCouple if absent
+    couple_id = couple["couple_id"]
     week = None if as_of is None else as_week(as_of)
     return summarize_frames(
-        store.answers(couple_id),
+        store.answers_between(None, couple_ids=couple_id),
         store.seasons(couple_id),
         couple_id,
         week,

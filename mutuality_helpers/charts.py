@@ -29,6 +29,7 @@ from .analysis import (
     weekly_shares,
 )
 from .instruments import DOMAIN_LABELS, SHARE_DOMAINS
+from .validation import parse_couple_id
 
 THEME = "mutuality"
 FONT = "DejaVu Sans"
@@ -520,6 +521,7 @@ def personal_work_chart(
                 scale=alt.Scale(
                     domain=["by themselves", "by their partner"], range=[[1, 0], [5, 3]]
                 ),
+                legend=alt.Legend(symbolType="stroke", symbolStrokeColor=NEUTRAL),
             ),
             detail="rated_by:N",
             tooltip=[
@@ -626,10 +628,10 @@ def couple_charts(
     UnknownCouple
         When the couple is not in the store.
     """
-    couple_id = store.require_couple(couple_id)
-    couple = store.get_couple(couple_id)
+    couple = store.get_couple(parse_couple_id(couple_id))  # UnknownCouple if absent
+    couple_id = couple["couple_id"]
     names = {"A": couple["name_a"], "B": couple["name_b"]}
-    answers = store.answers(couple_id)
+    answers = store.answers_between(None, couple_ids=couple_id)
     seasons = store.seasons(couple_id)
     week = None if as_of is None else as_week(as_of)
     summary = summarize_frames(

@@ -567,19 +567,32 @@ class Store:
                 raw.close()
         raise AssertionError("unreachable")
 
-    def answers_between(self, items: Iterable[str], start: Any, end: Any) -> pd.DataFrame:
-        """Numeric answers of ``items`` in weeks ``start`` to ``end`` (inclusive), every couple.
+    def answers_between(
+        self,
+        items: Iterable[str] | None,
+        start: Any = None,
+        end: Any = None,
+        couple_ids: Iterable[str] | str | None = None,
+    ) -> pd.DataFrame:
+        """Answers (numbers only) of ``items`` (None: all) in weeks ``start`` to ``end``.
 
+        Both ends are inclusive and optional; ``couple_ids`` narrows to some couples.
         Columns ``couple_id, partner, week`` (datetime64), ``item, value_num, instrument``.
         """
         a = answers_table
         query = sa.select(
             a.c.couple_id, a.c.partner, a.c.week, a.c.item, a.c.value_num, a.c.instrument
-        ).where(
-            a.c.item.in_([str(i) for i in items]),
-            a.c.week >= parse_date(start, "start").isoformat(),
-            a.c.week <= parse_date(end, "end").isoformat(),
         )
+        if items is not None:
+            query = query.where(a.c.item.in_([str(i) for i in items]))
+        if start is not None:
+            query = query.where(a.c.week >= parse_date(start, "start").isoformat())
+        if end is not None:
+            query = query.where(a.c.week <= parse_date(end, "end").isoformat())
+        if isinstance(couple_ids, str):
+            couple_ids = [couple_ids]
+        if couple_ids is not None:
+            query = query.where(a.c.couple_id.in_([parse_couple_id(c) for c in couple_ids]))
         columns = ["couple_id", "partner", "week", "item", "value_num", "instrument"]
         frame = pd.DataFrame.from_records(self._fetch(query), columns=columns)
         frame["week"] = pd.to_datetime(frame["week"], format="%Y-%m-%d")

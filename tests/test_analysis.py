@@ -412,7 +412,7 @@ season_st = st.lists(
     st.tuples(st.sampled_from("AB"), st.integers(-2, 9), st.integers(0, 6), st.booleans()),
     max_size=3,
 )
-PROPS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def build(views_by_domain, season_rows, swap=False):

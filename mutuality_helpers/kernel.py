@@ -37,16 +37,27 @@ from .exceptions import ReportError
 # slow to import. Keep this list short and justified (see the module docstring).
 UNUSED_FORMAT_CHECKERS = ("rfc3987_syntax",)
 
-# What every report needs: imported once per kernel, while the parent process is
-# busy validating parameters and loading nbconvert and WeasyPrint.
+# What every report needs, imported once per kernel while the parent process is busy
+# validating parameters and loading nbconvert and WeasyPrint. vl-convert's JavaScript
+# engine takes a second to start; it starts on a thread (vl-convert releases the GIL)
+# while pandas, Altair and the package import, before anything imports jsonschema.
 PRELOAD = """\
-import sys
+import sys, threading
 for _name in {unused!r}:
     sys.modules.setdefault(_name, None)
+import vl_convert as _vlc
+_warm = threading.Thread(target=_vlc.vegalite_to_svg, args=({spec!r},), daemon=True)
+_warm.start()
 import mutuality_helpers.report
 mutuality_helpers.report.preload()
-del _name
+_warm.join()
+del _name, _vlc, _warm, threading
 """
+_WARM_SPEC = {
+    "data": {"values": [{"x": 1}]},
+    "mark": "point",
+    "encoding": {"x": {"field": "x", "type": "quantitative"}},
+}
 
 # Between two reports: forget every variable of the previous report. Not ``%reset``:
 # it runs a full garbage collection each time. Outputs are not cached at all
@@ -131,7 +142,7 @@ class ReportKernel:
         self.kc = kc
         if self.preload:
             # Fire and forget: the reply is awaited by whoever runs the next cell.
-            kc.execute(PRELOAD.format(unused=UNUSED_FORMAT_CHECKERS), silent=True)
+            kc.execute(PRELOAD.format(unused=UNUSED_FORMAT_CHECKERS, spec=_WARM_SPEC), silent=True)
         return self
 
     def wait_ready(self, timeout: float = KERNEL_START_TIMEOUT) -> None:

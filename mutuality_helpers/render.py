@@ -113,6 +113,33 @@ class Renderer:
             exclude_input_prompt=True,
             exclude_output_prompt=True,
         )
+        # Compile the template and load WeasyPrint's stylesheets and fonts now, on a
+        # thread, while the kernel starts and runs the first notebook: off the
+        # critical path of a single report.
+        self._warm = threading.Thread(target=self._warm_up, name="report-warm-up", daemon=True)
+        self._warm.start()
+
+    def _warm_up(self) -> None:
+        import io
+
+        from nbformat.v4 import new_code_cell, new_notebook, new_output
+        from weasyprint import HTML
+
+        cell = new_code_cell(outputs=[new_output("display_data", {"text/html": "<p>x</p>"})])
+        html, _ = self._exporter.from_notebook_node(new_notebook(cells=[cell]))
+        HTML(string=html, base_url=str(config.TEMPLATES_DIR)).write_pdf(
+            io.BytesIO(), font_config=self.fonts
+        )
+
+    def _warmed(self) -> None:
+        """Wait for the warm-up: the exporter and WeasyPrint are not shared between threads."""
+        if self._warm.is_alive():
+            self._warm.join()
+
+    def print_pdf(self, html: str, out: Path) -> Path:
+        """Print report HTML to ``out`` (atomically, owner-only)."""
+        self._warmed()
+        return write_pdf(html, out, self.fonts)
 
     def close(self) -> None:
         if self._owns_kernel:
@@ -135,9 +162,7 @@ class Renderer:
         """Render one validated request to ``out`` (default: the request's report path)."""
         out = Path(out) if out is not None else request.output
         nb = self.execute(request)
-        html = self.to_html(nb, request)
-        write_pdf(html, out, self.fonts)
-        return out
+        return self.print_pdf(self.to_html(nb, request), out)
 
     def execute(self, request: ReportRequest) -> Any:
         """Run the report notebook for ``request``; returns the executed notebook."""
@@ -168,6 +193,7 @@ class Renderer:
 
     def to_html(self, nb: Any, request: ReportRequest) -> str:
         """Export the executed notebook as the report's HTML (no code, no prompts)."""
+        self._warmed()
         for cell in nb.cells:
             if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
                 raise ReportError(f"{_label(request)}: the report notebook failed; nothing written")
@@ -234,7 +260,7 @@ def _pipeline(
         while (item := handoff.get()) is not None:
             index, request, html = item
             try:
-                emit(index, Outcome(request, path=write_pdf(html, request.output, renderer.fonts)))
+                emit(index, Outcome(request, path=renderer.print_pdf(html, request.output)))
             except Exception as exc:  # noqa: BLE001 -- one bad PDF must not end the batch
                 emit(index, Outcome(request, error=f"{_label(request)}: could not print: {exc}"))
 

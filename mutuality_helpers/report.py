@@ -282,8 +282,6 @@ def preload() -> None:
     alt.utils.schemapi.disable_debug_mode()
     # Static SVG, never the JavaScript renderer: a JavaScript chart vanishes from the PDF.
     alt.renderers.enable("svg")
-    # The first SVG conversion starts vl-convert's JavaScript engine: pay it now.
-    charts.to_svg(alt.Chart(alt.Data(values=[{"x": 1}])).mark_point().encode(x="x:Q"))
 
 
 class SessionReport:

@@ -431,3 +431,30 @@ def test_an_empty_database_being_created_by_another_process_is_not_refused(data_
     with Store(data_dir) as store:
         store.save_answers([make_answer("C1", "A", FIRST_WEEK, "energy", 1)], "form:A")
         assert len(store.answers()) == 1
+
+
+def test_backup_and_restore_from_the_command_line(data_dir: Path) -> None:
+    with Store(data_dir) as store:
+        store.save_answers([make_answer("C1", "A", FIRST_WEEK, "energy", 4)], "form:A")
+    made = cli("backup", "--data", data_dir)
+    assert made.returncode == 0, made.stderr
+    saved = Path(made.stdout.strip())
+    assert saved.parent == data_dir / "backups" and integrity(saved) == "ok"
+    with Store(data_dir) as store:
+        store.save_answers([make_answer("C1", "A", FIRST_WEEK, "energy", 9)], "form:A")
+    # Without --yes and nobody to answer: nothing happens.
+    asked = subprocess.run(
+        [str(MUTUALITY), "restore", str(saved), "--data", str(data_dir)],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert asked.returncode == 1 and asked.stderr.strip().endswith("mutuality: aborted")
+    with Store(data_dir) as store:
+        assert store.answers("C1")["value"].tolist() == ["9"]
+    done = cli("restore", saved, "--yes", "--data", data_dir)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("restored ") and "kept in" in done.stderr
+    with Store(data_dir) as store:
+        assert store.answers("C1")["value"].tolist() == ["4"]

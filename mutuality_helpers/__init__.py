@@ -26,6 +26,8 @@ from .exceptions import (
 from .forms import InstrumentForm, checkin_form, inventory_form, notebook_form
 from .instruments import DOMAINS, SHARE_DOMAINS, get_instrument, instruments, load_instrument
 from .interchange import export_couple, import_files, parse_csv
+from .render import render_report, render_reports
+from .report import ReportRequest, validate_request
 from .serve import parse_link_query, partner_link
 from .session_ui import CaseloadView, SessionWorkbook
 from .store import Store, make_answer, make_season
@@ -72,4 +74,8 @@ __all__ = [
     "CaseloadView",
     "SessionWorkbook",
     "write_worksheet",
+    "ReportRequest",
+    "render_report",
+    "render_reports",
+    "validate_request",
 ]

@@ -526,3 +526,26 @@ def demo_report(store: Any) -> Path:
     if is_current(store, request.couple_id, request.session):
         return request.output
     return render_one(request)
+
+
+def render_report(
+    couple_id: str, session: int, data: str | os.PathLike | None = None, **params: Any
+) -> Path:
+    """Validate and render one session report; returns the PDF's path.
+
+    Parameters
+    ----------
+    couple_id, session
+        The couple and the session number.
+    data
+        The data folder (default: ``$MUTUALITY_DATA``, else the checkout's ``data/``).
+    **params
+        Further report parameters: ``as_of``, ``include_reflections``, ``paper``
+        and the judgement thresholds (see :data:`mutuality_helpers.report.PARAMETERS`).
+    """
+    from .report import validate_request
+
+    request = validate_request(
+        {"couple_id": couple_id, "session": session, "data_dir": data, **params}
+    )
+    return render_one(request)

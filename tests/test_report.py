@@ -212,6 +212,20 @@ def test_parameters_are_checked_against_the_store(demo_data_dir, demo_store):
         validate_request({"couple_id": "N001", "session": 1}, demo_store)
 
 
+def test_render_report_validates_before_starting_anything(demo_data_dir, monkeypatch):
+    from mutuality_helpers import render, render_report
+
+    def no_kernel(*_args, **_kwargs):
+        raise AssertionError("a kernel was started for a bad request")
+
+    monkeypatch.setattr(render.ReportKernel, "start", no_kernel)
+    with pytest.raises(UnknownSession):
+        render_report("D001", 7, demo_data_dir)
+    with pytest.raises(ParameterError, match="include_reflections"):
+        render_report("D001", 1, demo_data_dir, include_reflection=True)
+    assert not config.reports_dir(demo_data_dir).exists()
+
+
 def test_a_misspelt_data_folder_does_not_grow_a_store(tmp_path):
     missing = tmp_path / "nowhere"
     with pytest.raises(ParameterError, match="no Mutuality store"):

@@ -230,19 +230,37 @@ def jupyterlab(tmp_path: Path):
         log.close()
 
 
-def test_session_workbook_charts_render_in_jupyterlab(jupyterlab, page):
+def test_session_workbook_charts_render_in_jupyterlab(jupyterlab, page, tmp_path):
     base, token = jupyterlab
-    page.goto(f"{base}/lab/tree/session_workbook.ipynb?token={token}")
-    # Wait for the kernel to be idle before running anything.
-    page.locator(".jp-Notebook").wait_for()
-    page.locator("[data-status='idle']").first.wait_for(timeout=60_000)
-    page.locator(".jp-Notebook").click()
-    page.keyboard.press("Escape")
-    page.get_by_text("Run", exact=True).click()
-    page.get_by_text("Run All Cells", exact=True).click()
-    workbook = page.locator(".mutuality-workbook")
-    workbook.wait_for(timeout=60_000)
-    charts = workbook.locator(".mutuality-charts").locator("svg, canvas")
-    charts.first.wait_for(timeout=60_000)
+    steps = {
+        "open the notebook": lambda: (
+            page.goto(f"{base}/lab/tree/session_workbook.ipynb?token={token}"),
+            page.locator(".jp-Notebook").wait_for(timeout=60_000),
+        ),
+        # Wait for the kernel to be idle before running anything.
+        "kernel idle": lambda: page.locator(
+            ".jp-Notebook-ExecutionIndicator[data-status='idle']"
+        ).wait_for(timeout=90_000),
+        "run all cells": lambda: (
+            page.locator(".jp-Notebook").click(),
+            page.keyboard.press("Escape"),
+            page.get_by_text("Run", exact=True).click(),
+            page.get_by_text("Run All Cells", exact=True).click(),
+        ),
+        "workbook shown": lambda: page.locator(".mutuality-workbook").wait_for(timeout=90_000),
+        "charts drawn": lambda: (
+            page.locator(".mutuality-workbook .mutuality-charts")
+            .locator("svg, canvas")
+            .first.wait_for(timeout=90_000)
+        ),
+    }
+    for name, action in steps.items():
+        try:
+            action()
+        except Exception as exc:  # noqa: BLE001 -- say which step, with the server's log
+            page.screenshot(path=str(tmp_path / "failure.png"))
+            log = (tmp_path / "lab.log").read_text(errors="replace")[-2000:]
+            pytest.fail(f"step {name!r} failed: {exc}\nscreenshot: {tmp_path}/failure.png\n{log}")
+    charts = page.locator(".mutuality-workbook .mutuality-charts").locator("svg, canvas")
     assert charts.count() >= 3
     assert "Traceback" not in page.locator(".jp-OutputArea").first.inner_text()

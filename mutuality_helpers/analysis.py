@@ -153,12 +153,14 @@ def _monday(series: pd.Series) -> pd.Series:
 def _as_of_series(answers: pd.DataFrame, couple_ids: list[str], as_of: Any) -> pd.Series:
     """One evaluated week per couple: given, else the couple's latest answered week."""
     if isinstance(as_of, pd.Series):
-        return _monday(pd.to_datetime(as_of)).reindex(couple_ids)
-    if as_of is not None:
-        return pd.Series(as_week(as_of), index=pd.Index(couple_ids, dtype=object), name="as_of")
-    latest = answers.groupby("couple_id")["week"].max()
-    today = as_week(pd.Timestamp.today())
-    return latest.reindex(couple_ids).fillna(today).rename("as_of")
+        weeks = _monday(pd.to_datetime(as_of)).reindex(couple_ids)
+    elif as_of is not None:
+        weeks = pd.Series(as_week(as_of), index=pd.Index(couple_ids, dtype=object))
+    else:
+        latest = answers.groupby("couple_id")["week"].max()
+        weeks = latest.reindex(couple_ids).fillna(as_week(pd.Timestamp.today()))
+    # One resolution whatever the source (the store's frames are microseconds).
+    return weeks.astype("datetime64[us]").rename("as_of")
 
 
 def checkin_spans(answers: pd.DataFrame, as_of: pd.Series) -> pd.DataFrame:
@@ -437,6 +439,22 @@ def personal_work(
 
 
 # -- mutuality index ---------------------------------------------------------------------
+
+
+def explain_index(thresholds: Thresholds | None = None) -> str:
+    """The mutuality index's formula in plain words, for reports and notebooks."""
+    t = thresholds or Thresholds()
+    return (
+        "The mutuality index runs from 0 to 100; higher is more mutual. Three quarters of it "
+        "is balance: it starts full and loses points for every week of the last "
+        f"{t.window_weeks} in which one partner carried clearly more (at least "
+        f"{t.imbalance_points:g} points past 50/50) with no agreed season to explain it, the "
+        "more the further from 50/50, averaged over the four shared domains. An agreed "
+        "season costs nothing. The last quarter is personal work: the lower of the two "
+        "partners' scores (0-4: their own rating and their partner's rating of them, "
+        "averaged), because both have to stretch. Without personal-work answers the index "
+        "is the balance alone."
+    )
 
 
 def mutuality_index(

@@ -404,6 +404,11 @@ def test_mutuality_index_formula():
     )
 
 
+def test_index_explanation_follows_the_thresholds():
+    text = analysis.explain_index(Thresholds(window_weeks=10, chronic_weeks=7, imbalance_points=15))
+    assert "last 10" in text and "15 points past 50/50" in text and "lower of the two" in text
+
+
 # -- properties -----------------------------------------------------------------------------------
 
 share_value = st.one_of(st.none(), st.integers(0, 100))
@@ -674,3 +679,37 @@ def test_cli_summary_errors_are_one_line(demo_data_dir, capsys, args, message):
     assert main([*args, "--data", str(demo_data_dir)]) == 1
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+# -- the caseload's fast read path ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("as_of", [None, "2026-10-14"])
+def test_caseload_fast_path_matches_the_frames_path(demo_store, as_of):
+    fast = analysis.caseload(demo_store, as_of=as_of)
+    slow = analysis.caseload_frames(
+        demo_store.answers(), demo_store.seasons(), demo_store.couples(), as_of
+    )
+    pd.testing.assert_frame_equal(fast, slow)
+
+
+def test_store_fast_reads(demo_store):
+    full = demo_store.answers("D005")
+    fast = demo_store.answers_between(None, couple_ids="D005")
+    assert len(fast) == len(full)
+    cols = ["couple_id", "partner", "week", "item", "value_num", "instrument"]
+    key = ["partner", "week", "item"]
+    pd.testing.assert_frame_equal(
+        fast.sort_values(key).reset_index(drop=True)[cols],
+        full.sort_values(key).reset_index(drop=True)[cols],
+    )
+    some = demo_store.answers_between(["energy"], "2026-09-07", "2026-09-14")
+    assert set(some["item"]) == {"energy"}
+    assert set(some["week"].dt.strftime("%Y-%m-%d")) == {"2026-09-07", "2026-09-14"}
+    spans = demo_store.answer_spans(["energy"]).set_index(["couple_id", "partner"])
+    assert spans.loc[("D005", "B"), "last_week"] == pd.Timestamp("2026-10-26")
+    assert spans.loc[("D005", "A"), "first_week"] == pd.Timestamp("2026-08-24")
+    until = demo_store.answer_spans(["energy"], until="2026-09-09").set_index(
+        ["couple_id", "partner"]
+    )
+    assert until.loc[("D005", "B"), "last_week"] == pd.Timestamp("2026-09-07")

@@ -115,12 +115,17 @@ class ReportKernel:
         # A short private path: Unix socket paths are limited to about 100 bytes.
         self._folder = Path(tempfile.mkdtemp(prefix="mut-k-"))
         os.chmod(self._folder, 0o700)
-        km = KernelManager(
-            kernel_name="python3",
-            transport="ipc",
-            ip=str(self._folder / "s"),
-            connection_file=str(self._folder / "kernel.json"),
-        )
+        if os.name == "posix":
+            km = KernelManager(
+                kernel_name="python3",
+                transport="ipc",
+                ip=str(self._folder / "s"),
+                connection_file=str(self._folder / "kernel.json"),
+            )
+        else:  # no Unix sockets: TCP on loopback, ports chosen by jupyter_client
+            km = KernelManager(
+                kernel_name="python3", connection_file=str(self._folder / "kernel.json")
+            )
         env = dict(os.environ)
         # ipykernel's debugger warns about frozen modules on every start; reports do not debug.
         env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"

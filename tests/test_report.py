@@ -261,6 +261,34 @@ def test_typed_text_is_escaped_everywhere(demo_data_dir, demo_store):
     assert "<script" not in report.charts().data
 
 
+# -- the warm kernel -----------------------------------------------------------------------------
+
+
+def test_kernel_reset_forgets_the_last_report_and_stop_leaves_nothing():
+    from mutuality_helpers.kernel import ReportKernel
+
+    printed = []
+
+    def hook(msg):
+        if msg["msg_type"] == "stream":
+            printed.append(msg["content"]["text"])
+
+    with ReportKernel(preload=False) as kernel:
+        kernel.wait_ready()
+        folder, process = kernel._folder, kernel.km.provisioner.process
+        assert folder.stat().st_mode & 0o777 == 0o700
+        kernel.kc.execute_interactive("couple_id = 'C001'; import json", timeout=30)
+        kernel.reset()
+        kernel.kc.execute_interactive(
+            "print('couple_id' in globals(), 'json' in globals(), len(Out))",
+            timeout=30,
+            output_hook=hook,
+        )
+    assert printed == ["False False 0\n"]
+    assert not folder.exists()
+    assert process.poll() is not None, "the kernel process outlived its manager"
+
+
 # -- atomic writes -------------------------------------------------------------------------------
 
 

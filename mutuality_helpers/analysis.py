@@ -349,47 +349,55 @@ def judge_domains(
         [as_of.index.astype(object), list(SHARE_DOMAINS)], names=["couple_id", "domain"]
     )
     g = g.reindex(full, fill_value=0)
-    counts = [
-        "weeks_answered", "both_answered_weeks", "one_sided_weeks", "imbalanced_weeks",
-        "covered_weeks", "uncovered_a", "uncovered_b", "covered_a", "covered_b",
-    ]  # fmt: skip
-    g[counts] = g[counts].astype(np.int64)
-    answered = g["weeks_answered"].where(g["weeks_answered"] > 0)
-    both_n = g["both_answered_weeks"].where(g["both_answered_weeks"] > 0)
-    g["share_a"] = g["consensus_sum"] / answered
-    g["view_a"] = g["view_a_sum"] / both_n
-    g["view_b"] = g["view_b_sum"] / both_n
-    g["perception_gap"] = g["view_a"] - g["view_b"]
-    g = g.drop(columns=["consensus_sum", "view_a_sum", "view_b_sum"])
-    most = np.maximum(g["uncovered_a"], g["uncovered_b"])
-    g["status"] = np.select(
+    # From here on plain numpy columns, and one frame built at the end (pandas costs per
+    # operation, and this runs for every couple of a caseload at once).
+    col = {name: g[name].to_numpy() for name in g.columns}
+    counts = {
+        name: col[name].astype(np.int64)
+        for name in (
+            "weeks_answered", "both_answered_weeks", "one_sided_weeks", "imbalanced_weeks",
+            "covered_weeks", "uncovered_a", "uncovered_b", "covered_a", "covered_b",
+        )
+    }  # fmt: skip
+    with np.errstate(invalid="ignore", divide="ignore"):
+        answered = np.where(counts["weeks_answered"] > 0, counts["weeks_answered"], np.nan)
+        both_n = np.where(counts["both_answered_weeks"] > 0, counts["both_answered_weeks"], np.nan)
+        share_a = col["consensus_sum"] / answered
+        view_a_mean = col["view_a_sum"] / both_n
+        view_b_mean = col["view_b_sum"] / both_n
+    unc_a, unc_b = counts["uncovered_a"], counts["uncovered_b"]
+    cov_a, cov_b = counts["covered_a"], counts["covered_b"]
+    most = np.maximum(unc_a, unc_b)
+    status = np.select(
         [
-            g["weeks_answered"] < t.min_answered_weeks,
+            counts["weeks_answered"] < t.min_answered_weeks,
             most >= t.chronic_weeks,
             most >= t.drifting_weeks,
-            g["covered_weeks"] >= 1,
+            counts["covered_weeks"] >= 1,
         ],
         ["insufficient_data", "chronic", "drifting", "seasonal"],
         default="balanced",
+    ).astype(object)
+    unc_side = np.where(unc_a > unc_b, "A", np.where(unc_b > unc_a, "B", None))
+    cov_side = np.where(cov_a > cov_b, "A", np.where(cov_b > cov_a, "B", None))
+    carried_by = np.select(
+        [(status == "chronic") | (status == "drifting"), status == "seasonal"],
+        [unc_side, cov_side],
+        default=None,
+    ).astype(object)
+    return pd.DataFrame(
+        {
+            **counts,
+            "uncovered_excess": col["uncovered_excess"].astype(float),
+            "share_a": share_a,
+            "view_a": view_a_mean,
+            "view_b": view_b_mean,
+            "perception_gap": view_a_mean - view_b_mean,
+            "status": status,
+            "carried_by": carried_by,
+        },
+        index=full,
     )
-    unc_side = np.where(
-        g["uncovered_a"] > g["uncovered_b"],
-        "A",
-        np.where(g["uncovered_b"] > g["uncovered_a"], "B", None),
-    )
-    cov_side = np.where(
-        g["covered_a"] > g["covered_b"], "A", np.where(g["covered_b"] > g["covered_a"], "B", None)
-    )
-    g["carried_by"] = pd.Series(
-        np.select(
-            [g["status"].isin(["chronic", "drifting"]), g["status"] == "seasonal"],
-            [unc_side, cov_side],
-            default=None,
-        ),
-        index=g.index,
-        dtype=object,
-    )
-    return g
 
 
 # -- personal work ----------------------------------------------------------------------
@@ -430,12 +438,21 @@ def personal_work(
         [as_of.index.astype(object), ["A", "B"]], names=["couple_id", "partner"]
     )
     g = g.reindex(full, fill_value=0)
-    out = pd.DataFrame(index=full)
-    out["self"] = g["self_sum"] / g["self_n"].where(g["self_n"] > 0)
-    out["by_partner"] = g["partner_sum"] / g["partner_n"].where(g["partner_n"] > 0)
-    out["score"] = out[["self", "by_partner"]].mean(axis=1)
-    out["ratings"] = (g["self_n"] + g["partner_n"]).astype(np.int64)
-    return out
+    self_n, partner_n = g["self_n"].to_numpy(), g["partner_n"].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        own_mean = g["self_sum"].to_numpy() / np.where(self_n > 0, self_n, np.nan)
+        by_partner = g["partner_sum"].to_numpy() / np.where(partner_n > 0, partner_n, np.nan)
+    # The mean of the two ratings that exist (one alone when the other is missing).
+    score = np.where(
+        np.isnan(own_mean),
+        by_partner,
+        np.where(np.isnan(by_partner), own_mean, (own_mean + by_partner) / 2),
+    )
+    return pd.DataFrame(
+        {"self": own_mean, "by_partner": by_partner, "score": score,
+         "ratings": (self_n + partner_n).astype(np.int64)},
+        index=full,
+    )  # fmt: skip
 
 
 # -- mutuality index ---------------------------------------------------------------------
@@ -758,8 +775,10 @@ def _alert_dicts(alerts: pd.DataFrame, couple_id: str) -> list[dict[str, Any]]:
 
 def _domain_dicts(domains: pd.DataFrame, couple_id: str) -> dict[str, dict[str, Any]]:
     out = {}
+    # Plain dicts once, rather than one pandas lookup per field.
+    rows = domains.xs(couple_id, level="couple_id").to_dict(orient="index")
     for domain in SHARE_DOMAINS:
-        r = domains.loc[(couple_id, domain)]
+        r = rows[domain]
         out[domain] = {
             "status": str(r["status"]),
             "carried_by": r["carried_by"] if isinstance(r["carried_by"], str) else None,
@@ -781,8 +800,9 @@ def _domain_dicts(domains: pd.DataFrame, couple_id: str) -> dict[str, dict[str, 
 
 def _personal_dict(personal: pd.DataFrame, couple_id: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    rows = personal.xs(couple_id, level="couple_id").to_dict(orient="index")
     for partner in ("A", "B"):
-        r = personal.loc[(couple_id, partner)]
+        r = rows[partner]
         out[partner] = {
             "self": _num(r["self"], 2),
             "by_partner": _num(r["by_partner"], 2),

@@ -51,34 +51,46 @@ def inventory_scores(answers: pd.DataFrame, instrument: Instrument | None = None
         ``couple_id, partner, week, score`` (0-100) and ``items_answered``, sorted.
     """
     instrument = instrument or get_instrument(INVENTORY_ID)
-    items = [it for it in instrument.items if it.type == "int"]
-    spec = pd.DataFrame(
-        {
-            "item": [it.id for it in items],
-            "lo": [float(it.min) for it in items],
-            "span": [float(it.max - it.min) for it in items],
-            "reverse": [it.reverse for it in items],
-        }
-    )
+    items = {it.id: it for it in instrument.items if it.type == "int"}
     rows = answers.loc[
-        answers["item"].isin(spec["item"]), ["couple_id", "partner", "week", "item", "value_num"]
+        answers["item"].isin(list(items)) & answers["value_num"].notna(),
+        ["couple_id", "partner", "week", "item", "value_num"],
     ]
     if rows.empty:
         return pd.DataFrame(
             {
                 "couple_id": pd.Series(dtype=object),
                 "partner": pd.Series(dtype=object),
-                "week": pd.Series(dtype="datetime64[ns]"),
+                "week": pd.Series(dtype="datetime64[us]"),
                 "score": pd.Series(dtype=float),
                 "items_answered": pd.Series(dtype=int),
             }
         )
-    rows = rows.merge(spec, on="item", how="left")
+    spec = pd.DataFrame(
+        {
+            "lo": [float(it.min) for it in items.values()],
+            "span": [float(it.max - it.min) for it in items.values()],
+            "reverse": [it.reverse for it in items.values()],
+        },
+        index=list(items),
+    )
+    # Look the item specs up for every answer at once (no loop per answer).
+    spec = spec.reindex(rows["item"].to_numpy())
+    lo, span = spec["lo"].to_numpy(), spec["span"].to_numpy()
+    reverse = spec["reverse"].to_numpy(dtype=bool)
     # 0..1 per item, flipped for items that describe a one-sided pattern.
-    unit = (rows["value_num"] - rows["lo"]) / rows["span"]
-    rows["unit"] = np.where(rows["reverse"], 1.0 - unit, unit)
+    unit = (rows["value_num"].to_numpy() - lo) / span
+    unit = np.where(reverse, 1.0 - unit, unit)
     scored = (
-        rows.groupby(["couple_id", "partner", "week"], sort=True)
+        pd.DataFrame(
+            {
+                "couple_id": rows["couple_id"].to_numpy(),
+                "partner": rows["partner"].to_numpy(),
+                "week": rows["week"].to_numpy(),
+                "unit": unit,
+            }
+        )  # fmt: skip
+        .groupby(["couple_id", "partner", "week"], sort=True)
         .agg(score=("unit", "mean"), items_answered=("unit", "count"))
         .reset_index()
     )

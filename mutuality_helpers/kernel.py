@@ -110,6 +110,14 @@ class ReportKernel:
 
     def start(self) -> ReportKernel:
         """Start the kernel process and connect a client (returns at once after launch)."""
+        try:
+            return self._start()
+        except BaseException:
+            # Interrupted or failed half-way: leave no process and no socket folder.
+            self.stop()
+            raise
+
+    def _start(self) -> ReportKernel:
         from jupyter_client.manager import KernelManager
 
         # A short private path: Unix socket paths are limited to about 100 bytes.

@@ -21,6 +21,7 @@ import contextlib
 import multiprocessing
 import os
 import queue
+import signal
 import sys
 import tempfile
 import threading
@@ -97,6 +98,13 @@ class Renderer:
         self._owns_kernel = kernel is None
         # Launch first: the kernel imports pandas and Altair while we import the rest.
         self.kernel = kernel or ReportKernel().start()
+        try:
+            self._prepare()
+        except BaseException:
+            self.close()
+            raise
+
+    def _prepare(self) -> None:
         import nbformat
         import papermill  # noqa: F401 -- imported here so the engine registration finds it
         from nbconvert import HTMLExporter
@@ -286,8 +294,17 @@ def _label(request: ReportRequest) -> str:
     return f"{request.couple_id} session {request.session}"
 
 
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
 def _worker_main(tasks: Any, results: Any) -> None:
     """A worker process: one warm kernel, requests from ``tasks``, outcomes to ``results``."""
+    # Ctrl-C reaches the whole process group; the parent decides, and stops workers with
+    # SIGTERM, which here unwinds normally: the PDF being printed is finished, the kernel
+    # and its socket folder are removed.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         renderer = Renderer()
     except Exception as exc:  # noqa: BLE001 -- reported to the parent, which carries on
@@ -374,8 +391,12 @@ def render_reports(
         _close(bar)
         for worker in workers:
             if not finished:
-                worker.terminate()
+                worker.terminate()  # SIGTERM: the worker cleans up (see _worker_main)
+        for worker in workers:
             worker.join(timeout=30)
+            if worker.is_alive():
+                worker.kill()
+                worker.join()
     reason = trouble[0] if trouble else "the report workers stopped"
     return [
         done.get(i) or Outcome(r, error=f"{_label(r)}: not rendered: {reason}")

@@ -245,7 +245,11 @@ def _e(text: Any) -> str:
 def _day(value: Any) -> str:
     if value is None or value != value:  # None or NaN/NaT
         return "-"
-    return parse_date(str(value)[:10], "date").strftime("%-d %b %Y")
+    return _long_date(parse_date(str(value)[:10], "date"))
+
+
+def _long_date(day: dt.date) -> str:
+    return f"{day.day} {day:%b %Y}"  # "%-d" is not portable
 
 
 def _pct(value: float | None) -> str:
@@ -586,7 +590,7 @@ class SessionReport:
             "the mean uncovered imbalance of the four share domains over the window) and 25% "
             "personal work (the lower partner's score out of 4). Agreed, covered imbalance "
             "costs nothing; more uncovered imbalance never raises the index.</p>"
-            f'<p class="muted">Produced on {dt.date.today().strftime("%-d %b %Y")} by the '
+            f'<p class="muted">Produced on {_long_date(dt.date.today())} by the '
             "Mutuality Workbook from the couple's own weekly answers.</p></section>"
         )
 

@@ -76,6 +76,16 @@ ALERT_KINDS: tuple[str, ...] = (
     "one_sided",
     "silence",
 )
+ALERT_COLUMNS = [
+    "couple_id",
+    "kind",
+    "domain",
+    "domains",
+    "partner",
+    "weeks",
+    "season_id",
+    "message",
+]
 SHARE_ITEMS: dict[str, str] = {share_item(d): d for d in SHARE_DOMAINS}
 _SHARE_CODE: dict[str, int] = {share_item(d): i for i, d in enumerate(SHARE_DOMAINS)}
 # Days since the earliest week fit in 20 bits (2,800 years) of the weekly groupby key.
@@ -647,29 +657,20 @@ def build_alerts(
                          ))
                 )  # fmt: skip
 
-    frame = pd.DataFrame.from_records(
-        records,
-        columns=[
-            "couple_id",
-            "kind",
-            "domain",
-            "domains",
-            "partner",
-            "weeks",
-            "season_id",
-            "message",
-        ],
+    # Most serious kind first, then domain order; a plain sort (alerts are few, even for a
+    # whole caseload, and pandas would cost more per call than the sorting itself).
+    kind_order = {k: i for i, k in enumerate(ALERT_KINDS)}
+    domain_order = {d: i for i, d in enumerate(SHARE_DOMAINS)}
+    records.sort(
+        key=lambda r: (
+            r["couple_id"],
+            kind_order[r["kind"]],
+            domain_order.get(r["domain"], len(SHARE_DOMAINS)),
+            r["partner"] or "~",
+            -1 if r["season_id"] is None else r["season_id"],
+        )
     )
-    if frame.empty:
-        return frame
-    frame["_order"] = frame["kind"].map({k: i for i, k in enumerate(ALERT_KINDS)})
-    frame["_domain"] = frame["domain"].map({d: i for i, d in enumerate(SHARE_DOMAINS)})
-    frame = frame.sort_values(
-        ["couple_id", "_order", "_domain", "partner", "season_id"],
-        kind="stable",
-        na_position="last",
-    )
-    return frame.drop(columns=["_order", "_domain"]).reset_index(drop=True)
+    return pd.DataFrame.from_records(records, columns=ALERT_COLUMNS)
 
 
 # -- judging couples -------------------------------------------------------------------
@@ -822,19 +823,20 @@ def _inventory_dict(
     instrument: Instrument | None,
 ) -> dict[str, Any]:
     scores = inventory_scores(answers.loc[answers["couple_id"] == couple_id], instrument)
-    scores = scores.loc[scores["week"] <= as_of]
+    # A handful of administrations: plain records (sorted by partner, week) from here on.
+    records = scores.loc[scores["week"] <= as_of].to_dict(orient="records")
     out: dict[str, Any] = {}
     for partner in ("A", "B"):
-        mine = scores.loc[scores["partner"] == partner].sort_values("week")
-        if mine.empty:
+        mine = [r for r in records if r["partner"] == partner]
+        if not mine:
             out[partner] = None
             continue
-        latest = mine.iloc[-1]
+        latest = mine[-1]
         if previous_as_of is not None:
-            earlier = mine.loc[mine["week"] <= previous_as_of]
+            earlier = [r for r in mine if r["week"] <= previous_as_of]
         else:
-            earlier = mine.iloc[:-1]
-        before = earlier.iloc[-1] if len(earlier) else None
+            earlier = mine[:-1]
+        before = earlier[-1] if earlier else None
         if before is not None and before["week"] == latest["week"]:
             change = {"change": None, "method": None, "rci": None, "reliable": None,
                       "label": "no new inventory since the last session"}  # fmt: skip

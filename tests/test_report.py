@@ -71,6 +71,7 @@ def rendered(tmp_path_factory, _demo_template):
 # -- the PDF read back ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_pdf_lands_owner_only_under_the_pseudonymous_id(rendered):
     path = rendered["plain"]
     assert path == config.report_path(COUPLE, SESSION, rendered["data"])
@@ -80,6 +81,7 @@ def test_pdf_lands_owner_only_under_the_pseudonymous_id(rendered):
     assert not list(path.parent.glob("*.part")), "a temporary file was left behind"
 
 
+@pytest.mark.slow
 def test_pdf_is_a4_with_several_numbered_pages(rendered):
     reader = PdfReader(rendered["plain"])
     assert 3 <= len(reader.pages) <= 10
@@ -90,6 +92,7 @@ def test_pdf_is_a4_with_several_numbered_pages(rendered):
     assert "Confidential: clinical record" in text
 
 
+@pytest.mark.slow
 def test_pdf_names_the_couple_every_domain_and_the_computed_statuses(rendered):
     text = flat(pdf_text(rendered["plain"]))
     summary = rendered["summary"]
@@ -108,6 +111,7 @@ def test_pdf_names_the_couple_every_domain_and_the_computed_statuses(rendered):
         assert flat(alert["message"])[:60] in text
 
 
+@pytest.mark.slow
 def test_pdf_shows_no_code_prompts_or_tracebacks(rendered):
     for key in ("plain", "reflections"):
         text = pdf_text(rendered[key])
@@ -130,6 +134,7 @@ def _xobjects(resources, seen=None):
 PATH_OPERATOR = re.compile(rb"(?:^|\s)(?:re|l|c|m|h)(?=\s)")
 
 
+@pytest.mark.slow
 def test_charts_are_vector_graphics_not_images(rendered):
     reader = PdfReader(rendered["plain"])
     subtypes = {str(x.get("/Subtype")) for p in reader.pages for x in _xobjects(p["/Resources"])}
@@ -144,6 +149,7 @@ def test_charts_are_vector_graphics_not_images(rendered):
     assert ops > 300
 
 
+@pytest.mark.slow
 def test_reflections_only_when_asked_and_printed_as_text(rendered):
     plain = flat(pdf_text(rendered["plain"]))
     with_reflections = flat(pdf_text(rendered["reflections"]))
@@ -264,6 +270,7 @@ def test_typed_text_is_escaped_everywhere(demo_data_dir, demo_store):
 # -- the warm kernel -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_kernel_reset_forgets_the_last_report_and_stop_leaves_nothing():
     from mutuality_helpers.kernel import ReportKernel
 

@@ -12,9 +12,9 @@ For a share domain in a week:
 - the week is **imbalanced** when ``|consensus - 50| >= imbalance_points``, and its
   **direction** is the partner who carried more;
 - an imbalanced week is **covered** when an *agreed* season is active that week whose
-  supported partner is the one who carried *less*. A season is active in every week
-  (named by its Monday) that holds one of its days from ``start`` to ``planned_end``;
-  a closed season covers no week after ``closed_on``.
+  supported partner is the one who carried *less*. A season is active in a week (named
+  by its Monday) when ``start <= week <= planned_end``, so a season starting mid-week
+  covers from the next Monday; a closed season covers no week after ``closed_on``.
 
 Over the window of ``window_weeks`` weeks ending at the evaluated week (``as_of``),
 the status is the first that applies of ``insufficient_data``, ``chronic``,
@@ -188,13 +188,16 @@ def checkin_spans(answers: pd.DataFrame, as_of: pd.Series) -> pd.DataFrame:
 
 
 def _season_weeks(seasons: pd.DataFrame) -> pd.DataFrame:
-    """Seasons with the first and last week they are active in (``first_week``, ``last_week``)."""
+    """Seasons with the days bounding the weeks they cover: ``active_from``, ``active_to``.
+
+    A week (named by its Monday) is in a season when ``start <= week <= planned_end``
+    (DESIGN.md, literally); a closed season covers no week after ``closed_on``.
+    """
     s = seasons.copy()
     end = s["planned_end"]
     closed = s["closed_on"]
-    end = end.where(closed.isna() | (end <= closed), closed)
-    s["first_week"] = _monday(s["start"])
-    s["last_week"] = _monday(end)
+    s["active_from"] = s["start"]
+    s["active_to"] = end.where(closed.isna() | (end <= closed), closed)
     return s
 
 
@@ -277,13 +280,13 @@ def _covered(weekly: pd.DataFrame, seasons: pd.DataFrame) -> np.ndarray:
     agreed = seasons.loc[seasons["agreed"].astype(bool)] if len(seasons) else seasons
     if agreed.empty or not weekly["imbalanced"].any():
         return covered
-    spans = _season_weeks(agreed)[["couple_id", "partner", "first_week", "last_week"]]
+    spans = _season_weeks(agreed)[["couple_id", "partner", "active_from", "active_to"]]
     imb = weekly.loc[weekly["imbalanced"], ["couple_id", "week", "direction"]]
     imb = imb.assign(row=np.flatnonzero(weekly["imbalanced"].to_numpy()))
     pairs = imb.merge(spans, on="couple_id")
     hit = pairs.loc[
-        (pairs["week"] >= pairs["first_week"])
-        & (pairs["week"] <= pairs["last_week"])
+        (pairs["week"] >= pairs["active_from"])
+        & (pairs["week"] <= pairs["active_to"])
         & (pairs["partner"] != pairs["direction"]),
         "row",
     ]
@@ -563,13 +566,13 @@ def build_alerts(
         # Agreed, still open, past its planned end, while the supported partner still
         # carries less in the latest answered week after that end.
         over = spans.loc[
-            spans["agreed"] & spans["closed_on"].isna() & (spans["last_week"] < spans["as_of"])
+            spans["agreed"] & spans["closed_on"].isna() & (spans["active_to"] < spans["as_of"])
         ]
         if not over.empty:
             after = in_window.merge(
-                over[["season_id", "couple_id", "partner", "last_week"]], on="couple_id"
+                over[["season_id", "couple_id", "partner", "active_to"]], on="couple_id"
             )
-            after = after.loc[after["week"] > after["last_week"]]
+            after = after.loc[after["week"] > after["active_to"]]
             latest = after.sort_values("week").groupby(["season_id", "domain"]).tail(1)
             still = latest.loc[
                 latest["imbalanced"]
@@ -597,8 +600,8 @@ def build_alerts(
         # Unagreed seasons that touch the window: they explain nothing until both agree.
         unagreed = spans.loc[
             ~spans["agreed"]
-            & (spans["first_week"] <= spans["as_of"])
-            & (spans["last_week"] >= spans["window_start"])
+            & (spans["active_from"] <= spans["as_of"] + pd.Timedelta(days=6))
+            & (spans["active_to"] >= spans["window_start"])
         ]
         for s in unagreed.itertuples(index=False):
             records.append(

@@ -359,13 +359,14 @@ def _season_rows(
     if seasons is None or seasons.empty:
         return pd.DataFrame(columns=cols)
     s = _season_weeks(seasons)
-    s = s.loc[(s["last_week"] >= lo) & (s["first_week"] <= hi)]
+    s = s.loc[(s["active_to"] >= lo) & (s["active_from"] <= hi + pd.Timedelta(days=6))]
     if s.empty:
         return pd.DataFrame(columns=cols)
     out = pd.DataFrame(
         {
-            "start": s["first_week"].clip(lower=lo),
-            "end": (s["last_week"] + pd.Timedelta(days=7)).clip(upper=hi + pd.Timedelta(days=7)),
+            # The season's own days (the weeks it covers are those whose Monday is inside).
+            "start": s["active_from"].clip(lower=lo),
+            "end": (s["active_to"] + pd.Timedelta(days=1)).clip(upper=hi + pd.Timedelta(days=7)),
             "partner": s["partner"],
             "supported": s["partner"].map(names),
             "agreed": s["agreed"].astype(bool),

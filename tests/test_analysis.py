@@ -121,13 +121,14 @@ def test_agreed_season_covers_its_first_to_last_week(week, covered):
     assert bool(weekly["covered"].iloc[0]) is covered
 
 
-def test_season_active_in_every_week_holding_one_of_its_days():
-    # Starts on a Wednesday, ends on a Tuesday: the weeks holding those days are covered.
+def test_season_covers_the_weeks_whose_monday_it_spans():
+    # start <= week <= planned_end, weeks named by their Monday: a season from a Wednesday
+    # to a Tuesday covers the Mondays in between, not the week it starts in.
     seasons = seasons_frame(
         [("B", wk(2) + pd.Timedelta(days=2), wk(4) + pd.Timedelta(days=1), True)]
     )
     weekly = analysis.weekly_shares(answers_frame(shares({i: 80 for i in range(1, 6)})), seasons)
-    assert weekly["covered"].tolist() == [False, True, True, True, False]
+    assert weekly["covered"].tolist() == [False, False, True, True, False]
 
 
 def test_season_covers_only_the_partner_who_carried_less():
@@ -325,6 +326,15 @@ def test_overstayed_season_alert(latest, closed, alert):
     if alert:
         a = next(a for a in summary["alerts"] if a["kind"] == "season_overstayed")
         assert a["partner"] == "B" and a["domains"] == ["repair"] and a["season_id"] == 1
+
+
+@pytest.mark.parametrize(("end", "overstayed"), [(7, False), (6, True)])
+def test_overstay_starts_the_week_after_the_planned_end(end, overstayed):
+    # Planned end on a Wednesday: its week's Monday is still covered, the next one is not.
+    season = ("B", wk(0), wk(end) + pd.Timedelta(days=2), True)
+    summary = summarize_frames(answers_frame(window([80] * 8)), seasons_frame([season]), C)
+    assert ("season_overstayed" in kinds(summary)) is overstayed
+    assert summary["domains"]["repair"]["status"] == "seasonal"
 
 
 def test_no_overstay_before_the_planned_end():

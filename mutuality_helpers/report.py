@@ -383,8 +383,8 @@ class SessionReport:
         was = ""
         if change is not None and change.get("mutuality_index_then") is not None:
             was = (
-                f" (session {change['session']}: {change['mutuality_index_then']:.0f}, "
-                f"{_signed(change['mutuality_index_change'])})"
+                f" ({_signed(change['mutuality_index_change'])} since session "
+                f"{change['session']}, when it was {change['mutuality_index_then']:.0f})"
             )
         gap_note = (
             f"Perception gap: how much more {self._name('A')} credits {self._name('A')} with "
@@ -394,7 +394,7 @@ class SessionReport:
         return _html(
             "<section><h2>Is this mutual?</h2>"
             f'<p class="index">Mutuality index: <strong>{shown}</strong> / 100{was}</p>'
-            f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+            f'<table class="mutual"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
             f'<p class="muted">{gap_note}</p></section>'
         )
 

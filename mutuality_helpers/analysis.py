@@ -745,7 +745,12 @@ def judge(
     return Judgement(t, as_of_s, weekly, domains, personal, index, alerts)
 
 
-def _num(value: Any, digits: int = 1) -> float | None:
+#: Figures keep six decimals: exact enough to check, free of float noise (0.30000000000000004).
+#: Display code rounds for people (see format_summary, the report, the notebooks).
+DIGITS = 6
+
+
+def _num(value: Any, digits: int = DIGITS) -> float | None:
     if value is None:
         return None
     try:
@@ -808,9 +813,9 @@ def _personal_dict(personal: pd.DataFrame, couple_id: str) -> dict[str, Any]:
     for partner in ("A", "B"):
         r = rows[partner]
         out[partner] = {
-            "self": _num(r["self"], 2),
-            "by_partner": _num(r["by_partner"], 2),
-            "score": _num(r["score"], 2),
+            "self": _num(r["self"]),
+            "by_partner": _num(r["by_partner"]),
+            "score": _num(r["score"]),
             "ratings": int(r["ratings"]),
         }
     scores = [out[p]["score"] for p in ("A", "B")]
@@ -927,7 +932,7 @@ def _change(
             "status_now": now["domains"][d]["status"],
             "share_a_then": a,
             "share_a_now": b,
-            "share_a_change": None if a is None or b is None else round(b - a, 1),
+            "share_a_change": None if a is None or b is None else round(b - a, DIGITS),
         }
     return {
         "session": int(previous["number"]),
@@ -936,7 +941,9 @@ def _change(
         "mutuality_index_then": then_index,
         "mutuality_index_now": now_index,
         "mutuality_index_change": (
-            None if then_index is None or now_index is None else round(now_index - then_index, 1)
+            None
+            if then_index is None or now_index is None
+            else round(now_index - then_index, DIGITS)
         ),
         "domains": domains,
     }
@@ -1010,8 +1017,8 @@ def caseload_frames(
     for d in SHARE_DOMAINS:
         frame[f"{d}_carried_by"] = carried[d].to_numpy()
     lower = j.personal["score"].groupby(level="couple_id").min(skipna=False)
-    frame["personal_work"] = lower.reindex(ids).round(2).to_numpy()
-    frame["mutuality_index"] = j.index.reindex(ids).round(1).to_numpy()
+    frame["personal_work"] = lower.reindex(ids).round(DIGITS).to_numpy()
+    frame["mutuality_index"] = j.index.reindex(ids).round(DIGITS).to_numpy()
     alert_counts = j.alerts.groupby("couple_id").size() if len(j.alerts) else pd.Series(dtype=int)
     frame["alerts"] = alert_counts.reindex(ids).fillna(0).astype(int).to_numpy()
     severity = status.apply(lambda col: col.map(STATUS_SEVERITY))

@@ -123,7 +123,7 @@ def reliable_change(
     change = float(after) - float(before)
     if instrument.reliability is None or instrument.sd is None:
         return {
-            "change": round(change, 1),
+            "change": round(change, 6),
             "method": "raw",
             "rci": None,
             "reliable": None,
@@ -139,9 +139,9 @@ def reliable_change(
         else "within measurement error"
     )
     return {
-        "change": round(change, 1),
+        "change": round(change, 6),
         "method": "jacobson_truax",
-        "rci": round(rci, 2),
+        "rci": round(rci, 6),
         "reliable": bool(reliable),
         "label": f"{change:+.1f} points, RCI {rci:+.2f}: {verdict}",
     }

@@ -206,3 +206,59 @@ def test_voila_with_a_token_refuses_requests_without_it(data_dir, tmp_path):
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.mark.slow
+def test_voila_hides_a_traceback_from_the_page(data_dir, tmp_path):
+    """A notebook that fails shows neither the code nor the error's details to the partner."""
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    import nbformat
+
+    folder = prepare_app_dir(tmp_path / "app")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("secret_code_line = 1\nraise RuntimeError('SECRET-DETAIL-42')")
+    ]
+    nbformat.write(nb, folder / "boom.ipynb")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = open(tmp_path / "voila.log", "wb")  # noqa: SIM115 -- closed below
+    proc = subprocess.Popen(
+        voila_command(folder, port, "127.0.0.1"),
+        env=voila_environment(data_dir),
+        cwd=folder,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, (tmp_path / "voila.log").read_text()[-1500:]
+            try:
+                page = (
+                    urllib.request.urlopen(
+                        f"http://127.0.0.1:{port}/voila/render/boom.ipynb", timeout=60
+                    )
+                    .read()
+                    .decode()
+                )
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "Voila did not start"
+                time.sleep(0.2)
+        assert "SECRET-DETAIL-42" not in page
+        assert "secret_code_line" not in page
+        assert "There was an error when executing cell" in page
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

@@ -363,18 +363,19 @@ def render_reports(
     context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     _preimport()
     tasks, results = context.Queue(), context.Queue()
-    for item in enumerate(requests):
-        tasks.put(item)
-    for _ in range(jobs):
-        tasks.put(None)
     workers = [context.Process(target=_worker_main, args=(tasks, results)) for _ in range(jobs)]
     for worker in workers:
         worker.start()
-    # After the forks: tqdm starts a monitor thread, which a fork must not copy.
-    bar = _progress(len(requests), progress)
     trouble: list[str] = []
     finished = False
     try:
+        # Only after the forks: the queue's feeder thread and tqdm's monitor thread start
+        # here, and a fork must not copy a running thread's locks.
+        for item in enumerate(requests):
+            tasks.put(item)
+        for _ in range(jobs):
+            tasks.put(None)
+        bar = _progress(len(requests), progress)
         while len(done) < len(requests):
             try:
                 index, outcome = results.get(timeout=0.5)

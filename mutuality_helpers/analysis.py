@@ -306,7 +306,10 @@ def _in_window(frame: pd.DataFrame, as_of: pd.Series, t: Thresholds) -> pd.DataF
 
 
 def judge_domains(
-    weekly: pd.DataFrame, as_of: pd.Series, thresholds: Thresholds | None = None
+    weekly: pd.DataFrame,
+    as_of: pd.Series,
+    thresholds: Thresholds | None = None,
+    windowed: bool = False,
 ) -> pd.DataFrame:
     """Status, carrier, share and perception gap per couple and share domain.
 
@@ -328,7 +331,7 @@ def judge_domains(
         over the weeks both answered).
     """
     t = thresholds or Thresholds()
-    w = _in_window(weekly, as_of, t)
+    w = weekly if windowed else _in_window(weekly, as_of, t)
     imbalanced = w["imbalanced"].to_numpy(dtype=bool)
     is_covered = w["covered"].to_numpy(dtype=bool)
     uncovered = imbalanced & ~is_covered
@@ -417,7 +420,10 @@ def judge_domains(
 
 
 def personal_work(
-    answers: pd.DataFrame, as_of: pd.Series, thresholds: Thresholds | None = None
+    answers: pd.DataFrame,
+    as_of: pd.Series,
+    thresholds: Thresholds | None = None,
+    windowed: bool = False,
 ) -> pd.DataFrame:
     """Each partner's own work over the window (0-4).
 
@@ -433,7 +439,7 @@ def personal_work(
         answers["item"].isin([PERSONAL_SELF, PERSONAL_PARTNER]) & answers["value_num"].notna(),
         ["couple_id", "partner", "week", "item", "value_num"],
     ]
-    rows = _in_window(rows, as_of, t)
+    rows = rows if windowed else _in_window(rows, as_of, t)
     own = (rows["item"] == PERSONAL_SELF).to_numpy()
     other = np.where(rows["partner"] == "A", "B", "A")
     value = rows["value_num"].to_numpy(dtype=float)
@@ -495,14 +501,34 @@ def mutuality_index(
     None (NaN) for a couple with no share answers in the window.
     """
     t = thresholds or Thresholds()
-    excess = domains["uncovered_excess"].groupby(level="couple_id", sort=False).mean()
-    answered = domains["weeks_answered"].groupby(level="couple_id", sort=False).sum()
-    balance = (1.0 - excess / (50.0 * t.window_weeks)).clip(0.0, 1.0)
-    lower = personal["score"].groupby(level="couple_id", sort=False).min(skipna=False)
-    pw = (lower / PERSONAL_MAX).reindex(balance.index).clip(0.0, 1.0)
-    index = 100.0 * (BALANCE_WEIGHT * balance + (1.0 - BALANCE_WEIGHT) * pw)
-    index = index.where(pw.notna(), 100.0 * balance)
-    return index.where(answered > 0).rename("mutuality_index")
+    n = len(SHARE_DOMAINS)
+    couples = domains.index.get_level_values("couple_id")[::n]
+    if (
+        len(domains) == n * len(couples)
+        and len(personal) == 2 * len(couples)
+        and (personal.index.get_level_values("couple_id")[::2].equals(couples))
+    ):
+        # The frames of judge_domains and personal_work: full products in couple order,
+        # so per-couple figures are plain reshapes (no groupby).
+        excess = domains["uncovered_excess"].to_numpy().reshape(-1, n).mean(axis=1)
+        answered = domains["weeks_answered"].to_numpy().reshape(-1, n).sum(axis=1)
+        lower = personal["score"].to_numpy().reshape(-1, 2).min(axis=1)  # NaN if either is
+    else:
+        excess = domains["uncovered_excess"].groupby(level="couple_id", sort=False).mean()
+        couples = excess.index
+        answered = domains["weeks_answered"].groupby(level="couple_id", sort=False).sum()
+        lower = personal["score"].groupby(level="couple_id", sort=False).min(skipna=False)
+        lower = lower.reindex(couples).to_numpy()
+        excess, answered = excess.to_numpy(), answered.reindex(couples).to_numpy()
+    balance = np.clip(1.0 - excess / (50.0 * t.window_weeks), 0.0, 1.0)
+    pw = np.clip(lower / PERSONAL_MAX, 0.0, 1.0)
+    index = np.where(
+        np.isnan(pw),
+        100.0 * balance,
+        100.0 * (BALANCE_WEIGHT * balance + (1 - BALANCE_WEIGHT) * pw),
+    )
+    index = np.where(answered > 0, index, np.nan)
+    return pd.Series(index, index=pd.Index(couples, name="couple_id"), name="mutuality_index")
 
 
 # -- alerts -------------------------------------------------------------------------------
@@ -526,6 +552,7 @@ def build_alerts(
     checkins: pd.DataFrame | None,
     names: dict[str, dict[str, str]] | None = None,
     thresholds: Thresholds | None = None,
+    windowed: bool = False,
 ) -> pd.DataFrame:
     """Every alert for every couple, as a frame (``couple_id, kind, domain, partner, message``
     plus ``weeks`` and ``season_id`` where they apply), most serious kind first."""
@@ -558,7 +585,7 @@ def build_alerts(
                  weeks=int(n), season_id=None, message=f"{label}: {who}, {tail}")
         )  # fmt: skip
 
-    in_window = _in_window(weekly, as_of, t)
+    in_window = weekly if windowed else _in_window(weekly, as_of, t)
     if len(seasons):
         spans = _season_weeks(seasons.loc[seasons["couple_id"].isin(as_of.index)])
         spans["as_of"] = spans["couple_id"].map(as_of)
@@ -738,10 +765,11 @@ def judge(
     if weekly is None:
         weekly = weekly_shares(judged, seasons, t)
     weekly = _in_window(weekly, as_of_s, t)
-    domains = judge_domains(weekly, as_of_s, t)
-    personal = personal_work(judged, as_of_s, t)
+    # Both are windowed already (windowed=True skips doing it again).
+    domains = judge_domains(weekly, as_of_s, t, windowed=True)
+    personal = personal_work(judged, as_of_s, t, windowed=True)
     index = mutuality_index(domains, personal, t)
-    alerts = build_alerts(weekly, domains, seasons, as_of_s, checkins, names, t)
+    alerts = build_alerts(weekly, domains, seasons, as_of_s, checkins, names, t, windowed=True)
     return Judgement(t, as_of_s, weekly, domains, personal, index, alerts)
 
 

@@ -5,7 +5,9 @@ Measures, in one run and on one synthetic caseload:
 (a) the naive pipeline for one report: the ``papermill`` CLI, then the
     ``jupyter nbconvert`` CLI (our template, no inputs), then the ``weasyprint`` CLI;
 (b) ``mutuality report COUPLE --session N`` for the same report;
-(c) ``mutuality report --all --jobs 2`` over 24 couples (one session each).
+(c) ``mutuality report --all --jobs 2`` over 24 couples (one session each);
+(d) ``import altair`` in a fresh report kernel, as installed and with the fix
+    (``rfc3987-syntax`` kept out, see ``mutuality_helpers.kernel``).
 
 Targets (issue 5): (b) at least 2.5x faster than (a); (c) at most 1/8 of (a) per
 report. (a) and (b) alternate ``--repeat`` times so that both see the same machine
@@ -128,6 +130,26 @@ def batch(data: Path, ids: list[str], env: dict[str, str], jobs: int) -> float:
     return elapsed
 
 
+def kernel_import_altair(block: bool) -> float:
+    """Seconds for ``import altair`` in a fresh report kernel (with or without the fix)."""
+    from mutuality_helpers.kernel import UNUSED_FORMAT_CHECKERS, ReportKernel
+
+    code = "import sys, time\n"
+    if block:
+        code += f"for n in {UNUSED_FORMAT_CHECKERS!r}: sys.modules.setdefault(n, None)\n"
+    code += "t = time.perf_counter(); import altair; print(time.perf_counter() - t)"
+    printed: list[str] = []
+
+    def hook(msg: dict) -> None:
+        if msg["msg_type"] == "stream":
+            printed.append(msg["content"]["text"])
+
+    with ReportKernel(preload=False) as kernel:
+        kernel.wait_ready()
+        kernel.kc.execute_interactive(code, timeout=120, output_hook=hook)
+    return float("".join(printed))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs of (a) and (b) each")
@@ -150,6 +172,8 @@ def main() -> None:
                 f"  run {i + 1}: (a) naive {naive_times[-1]:.2f} s, (b) ours {our_times[-1]:.2f} s"
             )
         total = batch(data, ids, env, args.jobs)
+    slow_import = min(kernel_import_altair(block=False) for _ in range(2))
+    fast_import = min(kernel_import_altair(block=True) for _ in range(2))
 
     a, b = min(naive_times), min(our_times)
     per_report = total / len(ids)
@@ -160,6 +184,10 @@ def main() -> None:
     print(f"(b) mutuality report, one report: best {b:6.2f} s  (median {med_b:.2f} s)")
     batch_name = f"--all --jobs {args.jobs}, {len(ids)} reports:"
     print(f"(c) {batch_name:<30} {total:6.2f} s  ({per_report:.2f} s each)")
+    print(
+        f"(d) import altair in a report kernel: {slow_import:.2f} s as installed, "
+        f"{fast_import:.2f} s without rfc3987-syntax ({slow_import / fast_import:.1f}x)"
+    )
     print()
     verdict = {True: "met", False: "MISSED"}
     print(f"(b) vs (a): {ratio_b:4.1f}x faster  (target >= {TARGET_SINGLE}x): "

@@ -414,6 +414,18 @@ def test_mutuality_index_formula():
     )
 
 
+def test_index_from_any_row_order_of_the_frames(demo_store):
+    j = judge(demo_store.answers(), demo_store.seasons())
+    fast = analysis.mutuality_index(j.domains, j.personal)
+    rng = np.random.default_rng(3)
+    general = analysis.mutuality_index(
+        j.domains.iloc[rng.permutation(len(j.domains))],
+        j.personal.iloc[rng.permutation(len(j.personal))],
+    )
+    pd.testing.assert_series_equal(general.reindex(fast.index), fast)
+    assert fast.between(0, 100).all() and fast.index.tolist() == j.as_of.index.tolist()
+
+
 def test_index_explanation_follows_the_thresholds():
     text = analysis.explain_index(Thresholds(window_weeks=10, chronic_weeks=7, imbalance_points=15))
     assert "last 10" in text and "15 points past 50/50" in text and "lower of the two" in text

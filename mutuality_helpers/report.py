@@ -187,12 +187,17 @@ def validate_request(params: Mapping[str, Any], store: Any = None) -> ReportRequ
     checked = check_parameters(params)
     data_dir: Path = checked["data_dir"]
     if store is None:
-        if not config.store_path(data_dir).is_file():
-            # Opening a Store would create one: a misspelt folder must not grow a store.
-            raise ParameterError(f"no Mutuality store in {data_dir}")
+        _require_store(data_dir)
         with Store(data_dir) as opened:
             return _check_against_store(checked, opened)
     return _check_against_store(checked, store)
+
+
+def _require_store(data_dir: Path) -> Path:
+    # Opening a Store would create one: a misspelt folder must not grow a store.
+    if not config.store_path(data_dir).is_file():
+        raise ParameterError(f"no Mutuality store in {data_dir}")
+    return data_dir
 
 
 def _check_against_store(checked: dict[str, Any], store: Any) -> ReportRequest:
@@ -620,6 +625,6 @@ def prepare(**params: Any) -> SessionReport:
     """Validate the notebook's parameters and build the report (inside the report kernel)."""
     from .store import Store
 
-    request = validate_request(params)
-    with Store(request.data_dir) as store:
-        return SessionReport(request, store)
+    data_dir = _require_store(check_parameters(params)["data_dir"])
+    with Store(data_dir) as store:  # opened once: validation and content share it
+        return SessionReport(validate_request(params, store), store)

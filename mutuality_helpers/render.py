@@ -11,8 +11,11 @@ The pipeline for one report:
 4. print with WeasyPrint to a temporary file beside the target, owner-only, and
    rename it into place: a PDF exists only once it is complete.
 
-Many reports (:func:`render_reports`) run in worker processes, each with its own
-kernel, so a batch pays one Jupyter start-up per worker, not per report.
+Many reports (:func:`render_reports`) run in ``jobs`` worker processes, each with
+its own kernel, so a batch pays one Jupyter start-up per worker, not per report.
+Within a worker the kernel runs report n+1 while a printer thread prints report n.
+Which sessions are due (no PDF, or one older than the couple's latest change) is
+:func:`due_sessions`; :func:`plan` turns a command line into validated requests.
 """
 
 from __future__ import annotations

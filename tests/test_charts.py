@@ -254,3 +254,11 @@ def test_every_demo_chart_renders_to_svg(demo_store, couple_id):
     if couple_id == demo_couple_ids()[0]:
         svg = charts.to_svg(charts.caseload_chart(analysis.caseload(demo_store)))
         assert "Caseload at a glance" in svg
+
+
+def test_couple_without_answers_still_gets_every_chart(store):
+    store.add_couple("C001", "Ana", "Ben")
+    built = charts.couple_charts(store, "C001")
+    assert set(built) == KEYS
+    for chart in built.values():
+        assert "config" in chart.to_dict()

@@ -118,7 +118,9 @@ def _status_scale() -> alt.Scale:
 
 
 def _day(ts: Any) -> str:
-    return pd.Timestamp(ts).strftime("%-d %b %Y")
+    # Python's "%-d" is not portable (Windows); Vega's d3 formats below do support it.
+    day = pd.Timestamp(ts)
+    return f"{day.day} {day:%b %Y}"
 
 
 def _recent(frame: pd.DataFrame, as_of: pd.Timestamp | None, weeks: int) -> pd.DataFrame:

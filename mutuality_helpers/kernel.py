@@ -25,11 +25,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from .exceptions import ReportError
 
@@ -105,6 +108,7 @@ class ReportKernel:
         self._folder: Path | None = None
         self._log = None
         self._ready = False
+        self._preload_id: str | None = None
 
     # -- life cycle ------------------------------------------------------------------
 
@@ -155,22 +159,59 @@ class ReportKernel:
         self.kc = kc
         if self.preload:
             # Fire and forget: the reply is awaited by whoever runs the next cell.
-            kc.execute(PRELOAD.format(unused=UNUSED_FORMAT_CHECKERS, spec=_WARM_SPEC), silent=True)
+            code = PRELOAD.format(unused=UNUSED_FORMAT_CHECKERS, spec=_WARM_SPEC)
+            self._preload_id = kc.execute(code, silent=True, store_history=False)
         return self
 
     def wait_ready(self, timeout: float = KERNEL_START_TIMEOUT) -> None:
-        """Block until the kernel answers (and, with ``preload``, has imported everything)."""
+        """Block until the kernel answers (and, with ``preload``, has imported everything).
+
+        One ``pass`` request, answered after the preload (a kernel handles requests in
+        order), instead of jupyter_client's ``wait_for_ready``, which polls and then
+        waits for 0.2 s of IOPub silence: a single report would pay that every time.
+        A failed preload is reported here, not as a puzzling first report.
+        """
         self._require()
         if self._ready:
             return
-        try:
-            self.kc.wait_for_ready(timeout=timeout)
-            reply = self.kc.execute_interactive("pass", timeout=timeout, silent=True)
-        except (RuntimeError, TimeoutError) as exc:
-            raise KernelDied(f"the report kernel did not start: {exc}{self._log_tail()}") from None
-        if reply["content"].get("status") != "ok":
-            raise KernelDied(f"the report kernel failed to start{self._log_tail()}")
+        deadline = time.monotonic() + timeout
+        msg_id = self.kc.execute("pass", silent=True, store_history=False)
+        while True:
+            reply = self._next(self.kc.get_shell_msg, deadline)
+            parent = reply["parent_header"].get("msg_id")
+            failed = reply["content"].get("status") != "ok"
+            if failed and parent in (self._preload_id, msg_id):
+                content = reply["content"]
+                raise KernelDied(
+                    "the report kernel failed to start: "
+                    f"{content.get('ename', '')}: {content.get('evalue', '')}"
+                )
+            if parent == msg_id:
+                break
+        # IOPub is connected once our request's "idle" arrives: no output of the first
+        # notebook can then be lost to a late subscription.
+        while True:
+            msg = self._next(self.kc.get_iopub_msg, deadline)
+            if (
+                msg["msg_type"] == "status"
+                and msg["content"].get("execution_state") == "idle"
+                and msg["parent_header"].get("msg_id") == msg_id
+            ):
+                break
         self._ready = True
+
+    def _next(self, get: Any, deadline: float) -> dict:
+        """The next message from ``get``, watching for a dead kernel and the deadline."""
+        while True:
+            try:
+                return get(timeout=0.25)
+            except queue.Empty:
+                if not self.km.is_alive():
+                    raise KernelDied(f"the report kernel stopped{self._log_tail()}") from None
+                if time.monotonic() > deadline:
+                    raise KernelDied(
+                        f"the report kernel did not start in time{self._log_tail()}"
+                    ) from None
 
     def reset(self) -> None:
         """Forget every variable of the previous report (imports stay loaded)."""

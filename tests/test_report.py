@@ -296,6 +296,17 @@ def test_kernel_reset_forgets_the_last_report_and_stop_leaves_nothing():
     assert process.poll() is not None, "the kernel process outlived its manager"
 
 
+@pytest.mark.slow
+def test_a_kernel_that_cannot_preload_says_why(monkeypatch):
+    from mutuality_helpers import kernel as kernel_module
+    from mutuality_helpers.exceptions import ReportError
+
+    monkeypatch.setattr(kernel_module, "PRELOAD", "import no_such_module  # {unused} {spec}")
+    with kernel_module.ReportKernel() as kernel, pytest.raises(ReportError) as info:
+        kernel.wait_ready(timeout=60)
+    assert "ModuleNotFoundError" in str(info.value) and "no_such_module" in str(info.value)
+
+
 # -- atomic writes -------------------------------------------------------------------------------
 
 

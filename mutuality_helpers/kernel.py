@@ -188,14 +188,21 @@ class ReportKernel:
                 )
             if parent == msg_id:
                 break
-        # IOPub is connected once our request's "idle" arrives: no output of the first
-        # notebook can then be lost to a late subscription.
+        # IOPub is connected once an "idle" for one of our requests arrives, so no output
+        # of the first notebook can be lost. A subscription can lag behind the kernel
+        # (ZeroMQ's "slow joiner"): without an answer soon, ask again.
+        ours = {msg_id}
         while True:
-            msg = self._next(self.kc.get_iopub_msg, deadline)
+            try:
+                msg = self.kc.get_iopub_msg(timeout=0.5)
+            except queue.Empty:
+                self._check(deadline)
+                ours.add(self.kc.execute("pass", silent=True, store_history=False))
+                continue
             if (
                 msg["msg_type"] == "status"
                 and msg["content"].get("execution_state") == "idle"
-                and msg["parent_header"].get("msg_id") == msg_id
+                and msg["parent_header"].get("msg_id") in ours
             ):
                 break
         self._ready = True
@@ -206,12 +213,13 @@ class ReportKernel:
             try:
                 return get(timeout=0.25)
             except queue.Empty:
-                if not self.km.is_alive():
-                    raise KernelDied(f"the report kernel stopped{self._log_tail()}") from None
-                if time.monotonic() > deadline:
-                    raise KernelDied(
-                        f"the report kernel did not start in time{self._log_tail()}"
-                    ) from None
+                self._check(deadline)
+
+    def _check(self, deadline: float) -> None:
+        if not self.km.is_alive():
+            raise KernelDied(f"the report kernel stopped{self._log_tail()}")
+        if time.monotonic() > deadline:
+            raise KernelDied(f"the report kernel did not start in time{self._log_tail()}")
 
     def reset(self) -> None:
         """Forget every variable of the previous report (imports stay loaded)."""

@@ -138,7 +138,7 @@ def _stories() -> list[Story]:
             share_a={
                 "repair": lambda w: 28 if w >= 4 else 50,
                 "connection": lambda w: 25 if w >= 4 else 52,
-                "emotional_labour": lambda w: 30 if w >= 4 else 50,
+                "emotional_labour": lambda w: 24 if w >= 4 else 50,
                 "practical_load": lambda w: 26 if w >= 4 else 48,
             },
             personal_a=2.2,

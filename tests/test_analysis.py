@@ -611,7 +611,7 @@ def test_demo_stories(demo_store):
     assert set(statuses(d002).values()) == {"seasonal"} and d002["alerts"] == []
     assert {v["carried_by"] for v in d002["domains"].values()} == {"A"}
     d003 = summarize(demo_store, "D003")
-    assert list(statuses(d003).values()).count("drifting") >= 3
+    assert set(statuses(d003).values()) == {"drifting"}
     assert "season_overstayed" in kinds(d003) and "chronic" not in statuses(d003).values()
     d004 = summarize(demo_store, "D004")
     assert statuses(d004)["repair"] == statuses(d004)["emotional_labour"] == "chronic"

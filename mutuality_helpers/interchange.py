@@ -26,7 +26,7 @@ from tqdm import tqdm
 from . import config
 from .exceptions import ImportRejected, MutualityError, ValidationError
 from .store import Answer, Season, Store, make_answer, make_season
-from .validation import parse_couple_id, parse_text
+from .validation import parse_couple_id, parse_name
 
 ANSWER_HEADER = ("couple_id", "partner", "week", "item", "value")
 SEASON_HEADER = ("couple_id", "partner", "reason", "start", "planned_end", "agreed", "note")
@@ -150,10 +150,7 @@ def _parse_row(kind: str, record: list[str], parsed: ParsedFile) -> tuple[tuple,
         key = (season.couple_id, season.partner, season.reason, season.start)
         return key, repr((season.planned_end, season.agreed, season.note))
     couple_id = parse_couple_id(record[0])
-    names = (
-        parse_text(record[1], "name_a", 60).strip(),
-        parse_text(record[2], "name_b", 60).strip(),
-    )
+    names = (parse_name(record[1], "name_a"), parse_name(record[2], "name_b"))
     parsed.couples.append((couple_id, *names))
     return (couple_id,), repr(names)
 

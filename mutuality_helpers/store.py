@@ -34,6 +34,7 @@ from .instruments import find_item
 from .validation import (
     parse_couple_id,
     parse_date,
+    parse_name,
     parse_partner,
     parse_text,
     parse_week,
@@ -131,7 +132,7 @@ SESSION_COLUMNS = ["couple_id", "number", "date", "as_of", "notes", "agreements"
 
 
 def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -240,13 +241,17 @@ def check_sqlite_file(path: Path) -> None:
         # Read-only and immutable-free: nothing here may change the file.
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
         try:
-            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            tables = {
+                r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
             if not tables:
                 # An empty database: another process is creating the store at this very
                 # moment (its schema transaction is not committed yet). Ours to fill.
                 return
             if "meta" not in tables or "answers" not in tables:
-                raise StoreError(f"{path} is an SQLite file but not a Mutuality store; left untouched")
+                raise StoreError(
+                    f"{path} is an SQLite file but not a Mutuality store; left untouched"
+                )
             row = con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             check = con.execute("PRAGMA quick_check").fetchone()
         finally:
@@ -254,7 +259,9 @@ def check_sqlite_file(path: Path) -> None:
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} is damaged ({exc}); left untouched") from None
     if check is None or check[0] != "ok":
-        raise StoreError(f"{path} is damaged (integrity check: {check and check[0]}); left untouched")
+        raise StoreError(
+            f"{path} is damaged (integrity check: {check and check[0]}); left untouched"
+        )
     if row is None:
         raise StoreError(f"{path} has no schema version; left untouched")
     if int(row[0]) > SCHEMA_VERSION:
@@ -372,12 +379,14 @@ class Store:
     def add_couple(self, couple_id: str, name_a: str = "", name_b: str = "") -> bool:
         """Create a couple if it is new; set display names that are given. True if created."""
         couple_id = parse_couple_id(couple_id)
-        name_a = parse_text(name_a, "name_a", 60).strip()
-        name_b = parse_text(name_b, "name_b", 60).strip()
+        name_a = parse_name(name_a, "name_a")
+        name_b = parse_name(name_b, "name_b")
         return self.write(lambda conn: self._upsert_couple(conn, couple_id, name_a, name_b))
 
     @staticmethod
-    def _upsert_couple(conn: Connection, couple_id: str, name_a: str = "", name_b: str = "") -> bool:
+    def _upsert_couple(
+        conn: Connection, couple_id: str, name_a: str = "", name_b: str = ""
+    ) -> bool:
         exists = conn.execute(
             sa.select(couples_table.c.couple_id).where(couples_table.c.couple_id == couple_id)
         ).first()
@@ -391,7 +400,9 @@ class Store:
         changes = {k: v for k, v in (("name_a", name_a), ("name_b", name_b)) if v}
         if changes:
             conn.execute(
-                couples_table.update().where(couples_table.c.couple_id == couple_id).values(**changes)
+                couples_table.update()
+                .where(couples_table.c.couple_id == couple_id)
+                .values(**changes)
             )
         return False
 
@@ -491,8 +502,14 @@ class Store:
                 counts["replaced"] += 1
                 history.append(
                     dict(
-                        couple_id=key[0], partner=key[1], week=key[2], item=key[3],
-                        value=old[0], saved_at=old[1], source=old[2], replaced_at=stamp,
+                        couple_id=key[0],
+                        partner=key[1],
+                        week=key[2],
+                        item=key[3],
+                        value=old[0],
+                        saved_at=old[1],
+                        source=old[2],
+                        replaced_at=stamp,
                     )  # fmt: skip
                 )
             else:
@@ -661,8 +678,11 @@ class Store:
             if conn.execute(sa.select(s_t.c.season_id).where(key)).first() is None:
                 conn.execute(
                     s_t.insert().values(
-                        couple_id=s.couple_id, partner=s.partner, reason=s.reason,
-                        start=s.start.isoformat(), **values,
+                        couple_id=s.couple_id,
+                        partner=s.partner,
+                        reason=s.reason,
+                        start=s.start.isoformat(),
+                        **values,
                     )  # fmt: skip
                 )
                 counts["added"] += 1
@@ -710,10 +730,14 @@ class Store:
         )  # fmt: skip
         if "closed_on" in changes:
             closed = changes["closed_on"]
-            values["closed_on"] = None if closed is None else parse_date(closed, "closed_on").isoformat()
+            values["closed_on"] = (
+                None if closed is None else parse_date(closed, "closed_on").isoformat()
+            )
         self.write(
             lambda conn: conn.execute(
-                seasons_table.update().where(seasons_table.c.season_id == season_id).values(**values)
+                seasons_table.update()
+                .where(seasons_table.c.season_id == season_id)
+                .values(**values)
             )
         )
 
@@ -745,9 +769,7 @@ class Store:
 
     # -- sessions ----------------------------------------------------------------------
 
-    def add_session(
-        self, couple_id: str, date: Any, notes: str = "", agreements: str = ""
-    ) -> int:
+    def add_session(self, couple_id: str, date: Any, notes: str = "", agreements: str = "") -> int:
         """Record the couple's next session; returns its number (1, 2, ...)."""
         couple_id = self.require_couple(couple_id)
         day = parse_date(date, "date")
@@ -763,8 +785,12 @@ class Store:
             number = (last or 0) + 1
             conn.execute(
                 sessions_table.insert().values(
-                    couple_id=couple_id, number=number, date=day.isoformat(), notes=notes,
-                    agreements=agreements, saved_at=now_iso(),
+                    couple_id=couple_id,
+                    number=number,
+                    date=day.isoformat(),
+                    notes=notes,
+                    agreements=agreements,
+                    saved_at=now_iso(),
                 )  # fmt: skip
             )
             return number
@@ -782,9 +808,7 @@ class Store:
         self.write(
             lambda conn: conn.execute(
                 sessions_table.update()
-                .where(
-                    sessions_table.c.couple_id == couple_id, sessions_table.c.number == number
-                )
+                .where(sessions_table.c.couple_id == couple_id, sessions_table.c.number == number)
                 .values(**values)
             )
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from typing import Any
 
 from .exceptions import ValidationError
@@ -82,6 +83,15 @@ def parse_bool(raw: Any, what: str = "value") -> bool:
     if text in _FALSE:
         return False
     raise ValidationError(f"{what} {_shown(raw)} must be true or false")
+
+
+def parse_name(raw: Any, what: str) -> str:
+    """A partner's display name: short, printable, may be empty (then "Partner A/B" is shown)."""
+    text = parse_text(raw, what, 60).strip()
+    # Names are printed in terminals, forms and PDFs: control characters have no place there.
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text):
+        raise ValidationError(f"{what} {_shown(text)} contains control characters")
+    return text
 
 
 def parse_text(raw: Any, what: str, max_length: int = 4000, required: bool = False) -> str:

@@ -103,6 +103,8 @@ def test_one_bad_row_rejects_whole_file_and_writes_nothing(store, tmp_path, row,
         (SEASONS + "C001,B,holiday,2026-09-14,2026-10-12,true,\n", 2, "reason 'holiday'"),
         (SEASONS + "C001,B,illness,2026-10-14,2026-10-12,true,\n", 2, "before start"),
         (SEASONS + "C001,B,illness,2026-09-14,2026-10-12,maybe,\n", 2, "true or false"),
+        ("couple_id,name_a,name_b\nC001,Ana\x1b[31m,Ben\n", 2, "control characters"),
+        ("couple_id,name_a,name_b\nC001,Ana,Ben\u202e\n", 2, "control characters"),
     ],
 )  # fmt: skip
 def test_file_level_and_season_rejections(store, tmp_path, text, line, reason):

@@ -10,6 +10,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from mutuality_helpers import config
 from mutuality_helpers.backup import backup, list_backups, restore
 from mutuality_helpers.cli import main as cli_main
 from mutuality_helpers.erase import erase_couple
-from mutuality_helpers.exceptions import UnknownCouple
+from mutuality_helpers.exceptions import UnknownCouple, ValidationError
 from mutuality_helpers.interchange import export_couple, import_files
 from mutuality_helpers.store import Store, make_answer, make_season
 
@@ -280,8 +281,14 @@ HOSTILE = [
 
 @pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
 def test_hostile_text_round_trips_through_store_export_and_import(text: str, tmp_path: Path):
+    name = text[:60]
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name.strip()):
+        # Display names are printed in terminals and PDFs: control characters are refused.
+        with pytest.raises(ValidationError, match="control characters"):
+            Store(tmp_path / "refused").add_couple("C1", name_a=name)
+        name = "Sam"
     with Store(tmp_path / "one") as store:
-        store.add_couple("C1", name_a=text[:60], name_b="B")
+        store.add_couple("C1", name_a=name, name_b="B")
         store.save_answers([make_answer("C1", "A", WEEK, "reflection", text)], "form:t")
         store.save_seasons(
             [make_season("C1", "B", "work", WEEK, WEEK, True, text[:1000])], "session workbook"
@@ -294,7 +301,7 @@ def test_hostile_text_round_trips_through_store_export_and_import(text: str, tmp
         assert store.answers("C1")["value"].tolist() == [text]
         assert store.seasons("C1")["note"].tolist() == [text[:1000]]
         names = store.couples().set_index("couple_id").loc["C1"]
-        assert names["name_a"] == text[:60].strip()
+        assert names["name_a"] == name.strip()
 
 
 def test_hostile_text_round_trips_through_the_command_line(tmp_path: Path, capsys) -> None:
@@ -313,9 +320,19 @@ def test_hostile_text_round_trips_through_the_command_line(tmp_path: Path, capsy
         assert store.answers("C1").sort_values("week")["value"].tolist() == HOSTILE
 
 
+def _force_names(store: Store, couple_id: str, name_a: str, name_b: str = "") -> None:
+    """Names the validation would refuse, as an older store or another tool might hold them."""
+    store.add_couple(couple_id)
+    with sqlite3.connect(store.path) as con:
+        con.execute(
+            "UPDATE couples SET name_a = ?, name_b = ? WHERE couple_id = ?",
+            (name_a, name_b, couple_id),
+        )
+
+
 def test_the_couples_list_never_sends_control_characters_to_the_terminal(store, capsys) -> None:
-    store.add_couple("C1", name_a="Sam\x1b[2J\x1b[31m", name_b="Al\nFAKE 99 2026-01-01")
-    store.add_couple("C2", name_a="\u202eevil", name_b="Dana")
+    _force_names(store, "C1", "Sam\x1b[2J\x1b[31m", "Al\nFAKE 99 2026-01-01")
+    _force_names(store, "C2", "\u202eevil", "Dana")
     assert cli_main(["couples", "--data", str(store.data_dir)]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\u202e" not in out
@@ -325,7 +342,7 @@ def test_the_couples_list_never_sends_control_characters_to_the_terminal(store, 
 
 
 def test_the_summary_never_sends_control_characters_to_the_terminal(demo_store, capsys) -> None:
-    demo_store.add_couple("D001", name_a="Sam\x1b[2J\u202e")
+    _force_names(demo_store, "D001", "Sam\x1b[2J\u202e", "Alex")
     assert cli_main(["summary", "D001", "--data", str(demo_store.data_dir)]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\u202e" not in out

@@ -7,11 +7,11 @@ timed), then the script times, each as the best of a few runs:
 
 - the baseline: reading every judged answer of every couple, all weeks
   (``Store.answers_between``);
-- judging every couple at once from those frames (``analysis.caseload_frames``);
-- ``analysis.caseload(store)``, read and judgement together (the store's fast path
+- judging every couple at once from those frames (``summary.caseload_frames``);
+- ``summary.caseload(store)``, read and judgement together (the store's fast path
   reads only the weeks the windows span);
 - one couple alone: reading its frames, ``analysis.judge`` over them, the two together
-  (the target), and the full ``analysis.summarize(store, id)``, which also judges the
+  (the target), and the full ``summary.summarize(store, id)``, which also judges the
   previous session's window and scores the inventory;
 
 and reports peak memory of the caseload judged in a fresh process (peak RSS, and
@@ -39,7 +39,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mutuality_helpers import analysis  # noqa: E402
+from mutuality_helpers import analysis, summary  # noqa: E402
 from mutuality_helpers.instruments import SHARE_DOMAINS, get_instrument  # noqa: E402
 from mutuality_helpers.store import Store, now_iso  # noqa: E402
 
@@ -180,11 +180,11 @@ def child_peak(data: Path) -> tuple[float, float, float]:
     """Judge the caseload in a fresh process: (seconds, peak RSS MB, peak traced MB)."""
     code = (
         "import resource, sys, time, tracemalloc\n"
-        "from mutuality_helpers import analysis\n"
+        "from mutuality_helpers import summary\n"
         "from mutuality_helpers.store import Store\n"
         "with Store(sys.argv[1]) as store:\n"
-        "    t = time.perf_counter(); analysis.caseload(store); t = time.perf_counter() - t\n"
-        "    tracemalloc.start(); analysis.caseload(store)\n"
+        "    t = time.perf_counter(); summary.caseload(store); t = time.perf_counter() - t\n"
+        "    tracemalloc.start(); summary.caseload(store)\n"
         "    peak = tracemalloc.get_traced_memory()[1]\n"
         "print(t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, peak / 2**20)\n"
     )
@@ -223,9 +223,9 @@ def main(argv: list[str] | None = None) -> int:
 
             read_s, (answers, seasons, couples) = best_of(args.runs, read_all, "read")
             judge_s, frame = best_of(
-                args.runs, lambda: analysis.caseload_frames(answers, seasons, couples), "judge"
+                args.runs, lambda: summary.caseload_frames(answers, seasons, couples), "judge"
             )
-            whole_s, whole = best_of(args.runs, lambda: analysis.caseload(store), "caseload")
+            whole_s, whole = best_of(args.runs, lambda: summary.caseload(store), "caseload")
             assert (
                 whole.set_index("couple_id")
                 .sort_index()
@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             one_read_s, (mine, my_seasons) = best_of(20, read_one, "one_read")
             one_judge_s, _ = best_of(20, lambda: analysis.judge(mine, my_seasons, [one_id]), "one")
             one_total_s, _ = best_of(20, read_and_judge_one, "one_total")
-            one_summary_s, _ = best_of(20, lambda: analysis.summarize(store, one_id), "summary")
+            one_summary_s, _ = best_of(20, lambda: summary.summarize(store, one_id), "summary")
 
         statuses = frame[list(SHARE_DOMAINS)].stack().value_counts().to_dict()
         print(f"judged {len(frame):,} couples; statuses: {statuses}")

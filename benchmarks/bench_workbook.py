@@ -11,7 +11,7 @@ a baseline measured in the same run:
   (the form's own cost is validation and widgets on top of the write);
 - **workbook open, cold**: a session workbook for one couple with the chart SVG
   cache empty (summary, five charts rendered by vl-convert), against the baseline
-  of ``analysis.summarize`` alone;
+  of ``summary.summarize`` alone;
 - **workbook open, warm**: the same again with the SVG cache filled (what flipping
   back to a couple or session already seen costs);
 - **session switch**: choosing the couple's other session (judged as of a
@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mutuality_helpers import analysis  # noqa: E402
+from mutuality_helpers import summary  # noqa: E402
 from mutuality_helpers.demo import load_demo  # noqa: E402
 from mutuality_helpers.forms import InstrumentForm  # noqa: E402
 from mutuality_helpers.session_ui import SessionWorkbook, _svg  # noqa: E402
@@ -79,7 +79,7 @@ def main() -> None:
             assert form.status == "saved", form.message
 
         def summarize(i: int) -> None:
-            analysis.summarize(store, "D004")
+            summary.summarize(store, "D004")
 
         def cold(i: int) -> None:
             _svg.cache_clear()

@@ -5,7 +5,7 @@ Notebooks import from here; all logic lives in this package.
 
 from __future__ import annotations
 
-from .analysis import Thresholds, caseload, summarize, weekly_shares
+from .analysis import Thresholds, weekly_shares
 
 # Aliased: the submodule mutuality_helpers.backup must stay reachable under its name.
 from .backup import backup as backup_store
@@ -31,6 +31,7 @@ from .report import ReportRequest, validate_request
 from .serve import parse_link_query, partner_link
 from .session_ui import CaseloadView, SessionWorkbook
 from .store import Store, make_answer, make_season
+from .summary import caseload, summarize
 from .worksheets import write_worksheet
 
 __version__ = "0.1.0"

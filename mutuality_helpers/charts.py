@@ -21,14 +21,13 @@ import pandas as pd
 from .analysis import (
     PERSONAL_PARTNER,
     PERSONAL_SELF,
-    STATUS_LABELS,
     Thresholds,
     _season_weeks,
     as_week,
-    summarize_frames,
     weekly_shares,
 )
 from .instruments import DOMAIN_LABELS, SHARE_DOMAINS
+from .summary import STATUS_LABELS, summarize_frames
 from .validation import parse_couple_id
 
 THEME = "mutuality"
@@ -148,7 +147,7 @@ def lifting_chart(summary: dict[str, Any]) -> alt.LayerChart:
     Parameters
     ----------
     summary
-        :func:`~mutuality_helpers.analysis.summarize` output.
+        :func:`~mutuality_helpers.summary.summarize` output.
     """
     names = _names(summary.get("names"))
     rows = []
@@ -555,7 +554,7 @@ def caseload_chart(caseload: pd.DataFrame, limit: int | None = None) -> alt.Char
     Parameters
     ----------
     caseload
-        :func:`~mutuality_helpers.analysis.caseload` output (already worst first).
+        :func:`~mutuality_helpers.summary.caseload` output (already worst first).
     limit
         Show only the first ``limit`` couples (the worst ones).
     """

@@ -263,7 +263,7 @@ def erase(store: Store, couple: str, yes: bool) -> None:
 @data_option
 def summary(store: Store, couple: str, as_of: str | None, as_json: bool) -> None:
     """The couple's judgement: status per domain, perception gaps, mutuality index, alerts."""
-    from .analysis import format_summary, summarize
+    from .summary import format_summary, summarize
 
     result = summarize(store, couple, as_of=as_of)
     if as_json:

@@ -31,9 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from . import config
-from .analysis import STATUS_LABELS, Thresholds
+from .analysis import Thresholds
 from .exceptions import ParameterError, UnknownSession
 from .instruments import DOMAIN_LABELS, SHARE_DOMAINS
+from .summary import STATUS_LABELS
 from .validation import parse_couple_id, parse_date, week_of
 
 PAPERS: tuple[str, ...] = ("A4", "Letter")
@@ -300,13 +301,14 @@ class SessionReport:
     """
 
     def __init__(self, request: ReportRequest, store: Any) -> None:
-        from .analysis import as_week, summarize_frames
+        from .analysis import as_week
+        from .summary import summarize_frames
 
         self.request = r = request
         self.couple = store.get_couple(r.couple_id)
         self.names = {"A": self.couple["name_a"], "B": self.couple["name_b"]}
         # Read once, judge once: the summary and the charts share these frames (what
-        # analysis.summarize and charts.couple_charts would each read and judge again).
+        # summary.summarize and charts.couple_charts would each read and judge again).
         answers = store.answers(r.couple_id)
         self.seasons_frame = store.seasons(r.couple_id)
         sessions = store.sessions(r.couple_id)

@@ -358,8 +358,8 @@ class SessionWorkbook:
 
     def refresh(self) -> None:
         """Redraw the summary, the charts and the reflections for the chosen couple and week."""
-        from .analysis import summarize
         from .charts import couple_charts
+        from .summary import summarize
 
         as_of = self.as_of()
         summary = summarize(self.store, self.couple_id, as_of)
@@ -489,7 +489,7 @@ class SessionWorkbook:
 
 def summary_html(summary: dict[str, Any]) -> str:
     """The judgement as escaped HTML: index, one row per share domain, personal work, alerts."""
-    from .analysis import STATUS_LABELS
+    from .summary import STATUS_LABELS
 
     names = summary.get("names") or {"A": "Partner A", "B": "Partner B"}
     index = summary.get("mutuality_index")
@@ -561,8 +561,8 @@ class CaseloadView:
     """Every couple at a glance, worst first: a table and the caseload chart."""
 
     def __init__(self, store: Store, as_of: Any = None):
-        from .analysis import STATUS_LABELS, caseload
         from .charts import caseload_chart
+        from .summary import STATUS_LABELS, caseload
 
         self.store = store
         self.frame = caseload(store, as_of)

@@ -12,6 +12,7 @@ from mutuality_helpers import analysis, charts
 from mutuality_helpers.demo import demo_couple_ids
 from mutuality_helpers.exceptions import UnknownCouple
 from mutuality_helpers.store import ANSWER_COLUMNS, SEASON_COLUMNS
+from mutuality_helpers.summary import caseload, summarize
 
 NAMES = {"A": "Ana", "B": "Ben"}
 KEYS = {"lifting", "timeline", "perception", "wellbeing", "personal_work"}
@@ -109,7 +110,7 @@ def test_partner_colours_are_the_same_in_every_partner_chart(demo_store):
 
 
 def test_lifting_chart_diverges_around_50_with_status_labels(demo_store):
-    summary = analysis.summarize(demo_store, "D004")
+    summary = summarize(demo_store, "D004")
     spec = charts.lifting_chart(summary).to_dict()
     rows = rows_with(spec, "domain")
     assert len(rows) == 4
@@ -128,7 +129,7 @@ def test_lifting_chart_diverges_around_50_with_status_labels(demo_store):
 
 def test_lifting_chart_without_answers(store):
     store.add_couple("C001")
-    spec = charts.lifting_chart(analysis.summarize(store, "C001")).to_dict()
+    spec = charts.lifting_chart(summarize(store, "C001")).to_dict()
     rows = rows_with(spec, "domain")
     assert {r["status"] for r in rows} == {"not enough answers"}
     assert all(r["share_a"] is None and r["leans"] == "even" for r in rows)
@@ -174,7 +175,7 @@ def test_timeline_with_custom_band_and_no_answers():
 
 
 def test_perception_chart_shows_both_views(demo_store):
-    summary = analysis.summarize(demo_store, "D003")
+    summary = summarize(demo_store, "D003")
     spec = charts.perception_chart(summary).to_dict()
     rows = rows_with(spec, "domain")
     assert len(rows) == 8
@@ -212,7 +213,7 @@ def test_personal_work_chart_rates_each_partner_two_ways():
 
 
 def test_caseload_chart_one_row_per_couple(demo_store):
-    frame = analysis.caseload(demo_store)
+    frame = caseload(demo_store)
     spec = charts.caseload_chart(frame).to_dict()
     for rows in datasets(spec).values():
         assert [r["couple"] for r in rows] == frame["couple_id"].tolist()
@@ -252,7 +253,7 @@ def test_every_demo_chart_renders_to_svg(demo_store, couple_id):
         assert "DejaVu Sans" in svg, key
         assert couple["name_a"] in svg or key == "timeline", key
     if couple_id == demo_couple_ids()[0]:
-        svg = charts.to_svg(charts.caseload_chart(analysis.caseload(demo_store)))
+        svg = charts.to_svg(charts.caseload_chart(caseload(demo_store)))
         assert "Caseload at a glance" in svg
 
 

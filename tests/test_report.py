@@ -17,7 +17,6 @@ import pytest
 from pypdf import PdfReader
 
 from mutuality_helpers import config
-from mutuality_helpers.analysis import STATUS_LABELS, summarize
 from mutuality_helpers.cli import main
 from mutuality_helpers.exceptions import ParameterError, UnknownCouple, UnknownSession
 from mutuality_helpers.instruments import DOMAIN_LABELS, SHARE_DOMAINS
@@ -29,6 +28,7 @@ from mutuality_helpers.report import (
     validate_request,
 )
 from mutuality_helpers.store import Store, make_answer
+from mutuality_helpers.summary import STATUS_LABELS, summarize
 
 COUPLE = "D004"  # chronic repair and feelings, an unagreed burnout season
 SESSION = 2

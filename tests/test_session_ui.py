@@ -145,7 +145,7 @@ def test_reflections_window_and_order():
 
 
 def test_summary_html_handles_missing_numbers(demo_store):
-    from mutuality_helpers.analysis import summarize
+    from mutuality_helpers.summary import summarize
 
     demo_store.add_couple("C000")
     html = summary_html(summarize(demo_store, "C000"))

@@ -25,16 +25,19 @@ EXIT_USAGE = 2
 EXIT_INTERNAL = 3
 
 
+DATA_OPTION = click.option(
+    "--data",
+    "data",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data folder (default: $MUTUALITY_DATA, else the checkout's data/).",
+)
+
+
 def data_option(command: Callable) -> Callable:
     """Add ``--data DIR`` to a command and hand it an open :class:`Store` as ``store``."""
 
-    @click.option(
-        "--data",
-        "data",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=None,
-        help="Data folder (default: $MUTUALITY_DATA, else the checkout's data/).",
-    )
+    @DATA_OPTION
     @functools.wraps(command)
     def wrapper(data: Path | None, **kwargs: Any) -> Any:
         with Store(data) as store:
@@ -202,13 +205,7 @@ def backup(store: Store) -> None:
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@click.option(
-    "--data",
-    "data",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Data folder (default: $MUTUALITY_DATA, else the checkout's data/).",
-)
+@DATA_OPTION
 def restore(file: Path, yes: bool, data: Path | None) -> None:
     """Replace the store with the backup FILE (the current store is backed up first)."""
     # No data_option: restoring is how a damaged store is repaired, so it must not be opened.

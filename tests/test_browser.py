@@ -15,14 +15,12 @@ import datetime as dt
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from servers import free_port, stop, wait_for_http
 
 from mutuality_helpers import config, serve
 from mutuality_helpers.demo import load_demo
@@ -57,36 +55,6 @@ def _need_browser() -> None:
     if os.environ.get("MUTUALITY_REQUIRE_BROWSER") == "1":
         pytest.fail(f"browser required (MUTUALITY_REQUIRE_BROWSER=1) but {problem}")
     pytest.skip(f"browser tests skipped: {problem}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = log.read_text(errors="replace")[-1500:]
-            raise RuntimeError(f"server exited early with code {proc.returncode}: {tail}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"server did not answer at {url}")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture

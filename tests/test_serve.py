@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import stat
+import subprocess
+import urllib.error
+import urllib.request
 
 import pytest
+from servers import free_port, stop, wait_for_http
 
 from mutuality_helpers import config
 from mutuality_helpers.cli import main
@@ -156,22 +160,14 @@ def test_serve_announces_partner_links_and_cleans_up(data_dir, tmp_path, monkeyp
 
 @pytest.mark.slow
 def test_voila_with_a_token_refuses_requests_without_it(data_dir, tmp_path):
-    import socket
-    import subprocess
-    import time
-    import urllib.error
-    import urllib.request
-
     from mutuality_helpers.serve import start
     from mutuality_helpers.store import Store
 
     with Store(data_dir) as s:
         s.add_couple("C001")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     log = open(tmp_path / "voila.log", "wb")  # noqa: SIM115 -- closed below
-    proc, folder = start(data_dir, port, None, TOKEN, tmp_path / "app", log, subprocess.STDOUT)
+    proc, _folder = start(data_dir, port, None, TOKEN, tmp_path / "app", log, subprocess.STDOUT)
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args, **kwargs):
@@ -180,17 +176,10 @@ def test_voila_with_a_token_refuses_requests_without_it(data_dir, tmp_path):
     opener = urllib.request.build_opener(NoRedirect)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, (tmp_path / "voila.log").read_text()[-1500:]
-            try:
-                opener.open(base + "/", timeout=2)
-                break
-            except urllib.error.HTTPError:
-                break  # answering (a redirect to the login page): it is up
-            except OSError:
-                assert time.monotonic() < deadline, "Voila did not start"
-                time.sleep(0.2)
+        # Up when it answers at all: a redirect to the login page is an answer.
+        wait_for_http(
+            base + "/", proc, tmp_path / "voila.log", opener=opener, accept_http_error=True
+        )
         with pytest.raises(urllib.error.HTTPError) as refused:
             opener.open(partner_link(base, "C001", "A", data=data_dir), timeout=30)
         assert refused.value.code in (302, 403)
@@ -199,23 +188,13 @@ def test_voila_with_a_token_refuses_requests_without_it(data_dir, tmp_path):
         )
         assert allowed.status == 200
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         log.close()
 
 
 @pytest.mark.slow
 def test_voila_hides_a_traceback_from_the_page(data_dir, tmp_path):
     """A notebook that fails shows neither the code nor the error's details to the partner."""
-    import socket
-    import subprocess
-    import time
-    import urllib.request
-
     import nbformat
 
     folder = prepare_app_dir(tmp_path / "app")
@@ -224,9 +203,7 @@ def test_voila_hides_a_traceback_from_the_page(data_dir, tmp_path):
         nbformat.v4.new_code_cell("secret_code_line = 1\nraise RuntimeError('SECRET-DETAIL-42')")
     ]
     nbformat.write(nb, folder / "boom.ipynb")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     log = open(tmp_path / "voila.log", "wb")  # noqa: SIM115 -- closed below
     proc = subprocess.Popen(
         voila_command(folder, port, "127.0.0.1"),
@@ -236,29 +213,11 @@ def test_voila_hides_a_traceback_from_the_page(data_dir, tmp_path):
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, (tmp_path / "voila.log").read_text()[-1500:]
-            try:
-                page = (
-                    urllib.request.urlopen(
-                        f"http://127.0.0.1:{port}/voila/render/boom.ipynb", timeout=60
-                    )
-                    .read()
-                    .decode()
-                )
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "Voila did not start"
-                time.sleep(0.2)
+        url = f"http://127.0.0.1:{port}/voila/render/boom.ipynb"
+        page = wait_for_http(url, proc, tmp_path / "voila.log").decode()
         assert "SECRET-DETAIL-42" not in page
         assert "secret_code_line" not in page
         assert "There was an error when executing cell" in page
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         log.close()

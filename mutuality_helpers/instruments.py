@@ -19,6 +19,7 @@ import yaml
 
 from .config import DEFINITIONS_DIR
 from .exceptions import InstrumentError, ValidationError
+from .validation import _shown, parse_text
 
 #: The five domains of relational lifting, in report order.
 DOMAINS: tuple[str, ...] = (
@@ -38,7 +39,6 @@ DOMAIN_LABELS: dict[str, str] = {
     "personal_work": "Personal work",
 }
 ITEM_TYPES = ("int", "share", "tags", "text")
-PARTNERS = ("A", "B")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _KNOWN_KEYS = {
     "id", "type", "min", "max", "domain", "required", "wording", "help",
@@ -80,14 +80,7 @@ class Item:
             return self._parse_int(raw)
         if self.type == "tags":
             return self._parse_tags(raw)
-        text = str(raw)
-        if "\x00" in text:
-            raise ValidationError(f"{self.id}: text must not contain NUL characters")
-        if len(text) > self.max_length:
-            raise ValidationError(
-                f"{self.id}: text is {len(text)} characters, at most {self.max_length} allowed"
-            )
-        return text
+        return parse_text(raw, f"{self.id}: text", self.max_length)
 
     def _parse_int(self, raw: Any) -> str:
         if isinstance(raw, bool):
@@ -100,8 +93,7 @@ class Item:
         if not text:
             raise ValidationError(f"{self.id}: a value is required")
         if not re.fullmatch(r"[+-]?\d{1,9}", text):
-            shown = text if len(text) <= 30 else text[:27] + "..."
-            raise ValidationError(f"{self.id}: expected a whole number, got {shown!r}")
+            raise ValidationError(f"{self.id}: expected a whole number, got {_shown(text)}")
         value = int(text)
         if not (self.min <= value <= self.max):
             raise ValidationError(f"{self.id}: {value} is outside {self.min}-{self.max}")

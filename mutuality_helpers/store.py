@@ -32,6 +32,7 @@ from . import config
 from .exceptions import StoreError, UnknownCouple, UnknownSession, ValidationError
 from .instruments import find_item
 from .validation import (
+    parse_bool,
     parse_couple_id,
     parse_date,
     parse_name,
@@ -189,8 +190,6 @@ def make_season(
     note: Any = "",
 ) -> Season:
     """Validate one season from raw input."""
-    from .validation import parse_bool
-
     reason_text = "" if reason is None else str(reason).strip()
     if reason_text not in SEASON_REASONS:
         raise ValidationError(
@@ -216,6 +215,23 @@ def make_season(
 def _is_busy(exc: BaseException) -> bool:
     text = str(getattr(exc, "orig", exc)).lower()
     return "locked" in text or "busy" in text
+
+
+def _retry_while_busy(attempt: Callable[[], T], errors: type[Exception], what: str) -> T:
+    """Run ``attempt``, again after a growing, jittered pause while the store is locked.
+
+    Any other error, or the lock outlasting :data:`WRITE_ATTEMPTS`, becomes a one-line
+    :class:`StoreError` starting with ``what``.
+    """
+    for n in range(WRITE_ATTEMPTS):
+        try:
+            return attempt()
+        except errors as exc:
+            if not _is_busy(exc) or n == WRITE_ATTEMPTS - 1:
+                raise StoreError(f"{what}: {getattr(exc, 'orig', exc)}") from None
+            # Jitter: two partners retrying together do not collide again.
+            time.sleep(0.05 * (2**n) * (0.5 + random.random()))
+    raise AssertionError("unreachable")
 
 
 def check_sqlite_file(path: Path) -> None:
@@ -325,26 +341,19 @@ class Store:
 
     def write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one write transaction, retrying while another process holds the lock."""
-        for attempt in range(WRITE_ATTEMPTS):
-            try:
-                with self.engine.begin() as conn:
-                    return work(conn)
-            except sa.exc.OperationalError as exc:
-                if not _is_busy(exc) or attempt == WRITE_ATTEMPTS - 1:
-                    raise StoreError(f"could not write to the store: {exc.orig}") from None
-                time.sleep(0.05 * (2**attempt) * (0.5 + random.random()))
-        raise AssertionError("unreachable")
+
+        def attempt() -> T:
+            with self.engine.begin() as conn:
+                return work(conn)
+
+        return _retry_while_busy(attempt, sa.exc.OperationalError, "could not write to the store")
 
     def read(self, query: sa.Executable, params: Mapping[str, Any] | None = None) -> list[Any]:
-        for attempt in range(WRITE_ATTEMPTS):
-            try:
-                with self._read_engine.connect() as conn:
-                    return list(conn.execute(query, params or {}))
-            except sa.exc.OperationalError as exc:
-                if not _is_busy(exc) or attempt == WRITE_ATTEMPTS - 1:
-                    raise StoreError(f"could not read the store: {exc.orig}") from None
-                time.sleep(0.05 * (2**attempt))
-        raise AssertionError("unreachable")
+        def attempt() -> list[Any]:
+            with self._read_engine.connect() as conn:
+                return list(conn.execute(query, params or {}))
+
+        return _retry_while_busy(attempt, sa.exc.OperationalError, "could not read the store")
 
     def _ensure_schema(self) -> None:
         def create(conn: Connection) -> None:
@@ -569,20 +578,19 @@ class Store:
     # rows cost ~15 us each), only the columns judgement reads, only the weeks it needs.
 
     def _fetch(self, query: sa.Executable) -> list[tuple]:
-        for attempt in range(WRITE_ATTEMPTS):
+        sql = str(query.compile(self._read_engine, compile_kwargs={"literal_binds": True}))
+
+        def attempt() -> list[tuple]:
             raw = self._read_engine.raw_connection()
             try:
-                sql = query.compile(self._read_engine, compile_kwargs={"literal_binds": True})
                 cursor = raw.cursor()
-                cursor.execute(str(sql))
+                cursor.execute(sql)
                 return cursor.fetchall()
-            except Exception as exc:  # noqa: BLE001 -- driver errors differ per database
-                if not _is_busy(exc) or attempt == WRITE_ATTEMPTS - 1:
-                    raise StoreError(f"could not read the store: {exc}") from None
-                time.sleep(0.05 * (2**attempt))
             finally:
                 raw.close()
-        raise AssertionError("unreachable")
+
+        # Exception: the raw driver's errors differ per database.
+        return _retry_while_busy(attempt, Exception, "could not read the store")
 
     def answers_between(
         self,

@@ -251,12 +251,12 @@ def export_couple(store: Store, couple_id: str, out: str | os.PathLike | None) -
         path = out.with_name(f"{out.stem}-seasons.csv")
         _write_private_csv(path, SEASON_HEADER, seasons)
         written.append(path)
-    couple = store.get_couple(couple_id)
+    # The names as stored: get_couple would fill in "Partner A/B" for missing ones.
     raw_names = store.couples().set_index("couple_id").loc[couple_id]
     if raw_names["name_a"] or raw_names["name_b"]:
         path = out.with_name(f"{out.stem}-couple.csv")
         _write_private_csv(
-            path, COUPLE_HEADER, [[couple["couple_id"], raw_names["name_a"], raw_names["name_b"]]]
+            path, COUPLE_HEADER, [[couple_id, raw_names["name_a"], raw_names["name_b"]]]
         )
         written.append(path)
     return written

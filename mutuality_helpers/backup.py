@@ -25,7 +25,7 @@ from pathlib import Path
 
 from . import config
 from .exceptions import StoreError
-from .store import BUSY_TIMEOUT_MS, SQLITE_HEADER, check_sqlite_file
+from .store import BUSY_TIMEOUT_MS, check_sqlite_file
 
 BACKUP_SUFFIX = ".sqlite"
 
@@ -47,10 +47,15 @@ def _connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
     return con
 
 
+def _utc_stamp() -> str:
+    """The time in file names: UTC, to the microsecond, sorting in time order."""
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
 def _new_private_path(folder: Path, stem: str) -> Path:
     """A fresh owner-only file in ``folder`` named after ``stem`` and the time (never reused)."""
     config.private_dir(folder)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    stamp = _utc_stamp()
     for n in range(1000):
         path = folder / f"{stem}-{stamp}{'' if n == 0 else f'-{n}'}{BACKUP_SUFFIX}"
         try:
@@ -132,9 +137,7 @@ def check_backup_file(path: str | os.PathLike) -> Path:
         raise StoreError(f"{path} does not exist or is not a file")
     if path.stat().st_size == 0:
         raise StoreError(f"{path} is empty, not a Mutuality store")
-    with open(path, "rb") as fh:
-        if fh.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
-            raise StoreError(f"{path} is not a Mutuality store (not an SQLite file)")
+    # Header, tables and schema version; an unreadable file is a StoreError there too.
     check_sqlite_file(path)
     try:
         con = _connect(path, read_only=True)
@@ -196,8 +199,7 @@ def restore(source: str | os.PathLike, data: str | os.PathLike | None = None) ->
                 raise StoreError(f"{store} failed its check after the restore ({check})")
         else:
             if store.exists():
-                stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-                set_aside = store.with_name(f"{store.name}.damaged-{stamp}")
+                set_aside = store.with_name(f"{store.name}.damaged-{_utc_stamp()}")
                 for suffix in ("", "-wal", "-shm"):
                     part = Path(f"{store}{suffix}")
                     if part.exists():

@@ -56,12 +56,13 @@ def cli() -> None:
 @data_option
 def demo(store: Store) -> None:
     """Seed the synthetic demo couples (idempotent), render a demo report, print its path."""
-    from .demo import load_demo
+    from .demo import demo_couple_ids, load_demo
     from .render import demo_report
 
     counts = load_demo(store)
     couples = store.couples()
-    demo_ids = couples[couples["couple_id"].str.startswith("D")]
+    # By the demo's own ids: a practice's real couple may well be called D-something.
+    demo_ids = couples[couples["couple_id"].isin(demo_couple_ids())]
     click.echo(
         f"demo: {len(demo_ids)} couples, {int(demo_ids['weeks_answered'].sum())} couple-weeks "
         f"in {store.path or store.url} ({counts.get('answers_added', 0)} answers added, "

@@ -22,11 +22,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import config
-from .instruments import SHARE_DOMAINS, get_instrument
+from .instruments import SHARE_DOMAINS, get_instrument, share_item
 from .interchange import ANSWER_HEADER, COUPLE_HEADER, SEASON_HEADER, import_files
 from .store import Store
 
@@ -43,7 +44,7 @@ class Story:
     name_a: str
     name_b: str
     # (week index -> A's true share) per share domain; default 50.
-    share_a: dict[str, callable] = field(default_factory=dict)
+    share_a: dict[str, Callable[[int], float]] = field(default_factory=dict)
     personal_a: float = 3.0
     personal_b: float = 3.0
     # Weeks (0-based) in which B gives no check-in.
@@ -256,28 +257,24 @@ def generate(seed: int = SEED) -> dict[str, list[list[str]]]:
                 if partner == "B" and w in story.silent_b:
                     continue
                 rows: list[tuple[str, object]] = []
-                mean_energy = (
-                    6.5
-                    if not (story.demands_a if partner == "A" else story.demands_b).get(w)
-                    else 4
-                )
+                demand = (story.demands_a if partner == "A" else story.demands_b).get(w, "")
+                mean_energy = 4 if demand else 6.5
                 rows.append(("energy", _clip(rng.gauss(mean_energy, 1.2), 0, 10)))
                 rows.append(("teamwork", _clip(rng.gauss(3.6, 0.7), 1, 5)))
                 for domain in SHARE_DOMAINS:
                     true_a = story.share_a.get(domain, lambda _w: 50)(w)
                     mine = true_a if partner == "A" else 100 - true_a
                     # Each partner sees their own share a little generously.
-                    rows.append((f"share_{domain}", _clip(rng.gauss(mine + 3, 4), 0, 100)))
+                    rows.append((share_item(domain), _clip(rng.gauss(mine + 3, 4), 0, 100)))
                 own = story.personal_a if partner == "A" else story.personal_b
                 other = story.personal_b if partner == "A" else story.personal_a
                 rows.append(("personal_work_self", _clip(rng.gauss(own, 0.5), 0, 4)))
                 rows.append(("personal_work_partner", _clip(rng.gauss(other - 0.3, 0.6), 0, 4)))
-                demand = (story.demands_a if partner == "A" else story.demands_b).get(w, "")
                 rows.append(("demands", demand))
                 pool = story.reflections_a if partner == "A" else story.reflections_b
                 if pool and rng.random() < 0.8:
                     rows.append(("reflection", pool[min(len(pool) - 1, w * len(pool) // WEEKS)]))
-                if w in (0, 12) and not (partner == "B" and w in story.silent_b):
+                if w in (0, 12):  # intake and review: the mutuality inventory
                     mutual = sum(story.share_a[d](w) for d in SHARE_DOMAINS) / 4
                     lean = abs(mutual - 50) / 50  # 0 mutual .. 1 one-sided
                     for item in inventory.items:

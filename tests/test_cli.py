@@ -46,6 +46,14 @@ def test_demo_is_idempotent(capsys, data_dir):
         assert len(s.sessions()) == sessions
 
 
+def test_demo_counts_only_the_demo_couples(capsys, data_dir):
+    with Store(data_dir) as s:
+        s.add_couple("D900")  # a practice's own couple whose id happens to start with D
+    code, out, _ = run(capsys, "demo", "--data", str(data_dir))
+    assert code == 0
+    assert "demo: 5 couples" in out
+
+
 def test_couples_lists_names_weeks_last_answer(capsys, demo_data_dir):
     code, out, _ = run(capsys, "couples", "--data", str(demo_data_dir))
     assert code == 0

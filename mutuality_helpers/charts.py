@@ -616,14 +616,51 @@ def caseload_chart(caseload: pd.DataFrame, limit: int | None = None) -> alt.Char
 # -- one couple's whole set ------------------------------------------------------------------------
 
 
-def couple_charts(
+def chart_set(
+    summary: dict[str, Any],
+    answers: pd.DataFrame,
+    seasons: pd.DataFrame,
+    weekly: pd.DataFrame,
+    thresholds: Thresholds | None = None,
+    weeks: int = DEFAULT_WEEKS,
+) -> dict[str, alt.TopLevelMixin]:
+    """Every chart for one couple, from frames already read and judged (no store access).
+
+    Parameters
+    ----------
+    summary
+        :func:`~mutuality_helpers.summary.summarize_frames` of the couple.
+    answers, seasons, weekly
+        The couple's frames that summary was judged from, and their weekly shares.
+
+    Returns
+    -------
+    dict
+        Keys ``lifting, perception, timeline, wellbeing, personal_work``, in page order:
+        the two small charts first, so they share a page before the tall week-by-week one.
+    """
+    names = summary["names"]
+    end = as_week(summary["as_of"])
+    return {
+        "lifting": lifting_chart(summary),
+        "perception": perception_chart(summary),
+        "timeline": timeline_chart(weekly, seasons, names, end, thresholds, weeks),
+        "wellbeing": wellbeing_chart(answers, names, end, weeks),
+        "personal_work": personal_work_chart(answers, names, end, weeks),
+    }
+
+
+def couple_summary_and_charts(
     store: Any,
     couple_id: str,
     as_of: Any = None,
     thresholds: Thresholds | None = None,
     weeks: int = DEFAULT_WEEKS,
-) -> dict[str, alt.TopLevelMixin]:
-    """Every chart for one couple: keys ``lifting, timeline, perception, wellbeing, personal_work``.
+) -> tuple[dict[str, Any], dict[str, alt.TopLevelMixin]]:
+    """One couple's summary and its :func:`chart_set`, read and judged once.
+
+    The summary is :func:`~mutuality_helpers.summary.summarize`'s; the session workbook
+    shows both.
 
     Raises
     ------
@@ -635,16 +672,27 @@ def couple_charts(
     names = {"A": couple["name_a"], "B": couple["name_b"]}
     answers = store.answers_between(None, couple_ids=couple_id)
     seasons = store.seasons(couple_id)
+    weekly = weekly_shares(answers, seasons, thresholds)
     week = None if as_of is None else as_week(as_of)
     summary = summarize_frames(
-        answers, seasons, couple_id, week, thresholds, names, store.sessions(couple_id)
-    )
-    end = as_week(summary["as_of"])
-    weekly = weekly_shares(answers, seasons, thresholds)
-    return {
-        "lifting": lifting_chart(summary),
-        "timeline": timeline_chart(weekly, seasons, names, end, thresholds, weeks),
-        "perception": perception_chart(summary),
-        "wellbeing": wellbeing_chart(answers, names, end, weeks),
-        "personal_work": personal_work_chart(answers, names, end, weeks),
-    }
+        answers, seasons, couple_id, week, thresholds, names, store.sessions(couple_id),
+        weekly=weekly,
+    )  # fmt: skip
+    return summary, chart_set(summary, answers, seasons, weekly, thresholds, weeks)
+
+
+def couple_charts(
+    store: Any,
+    couple_id: str,
+    as_of: Any = None,
+    thresholds: Thresholds | None = None,
+    weeks: int = DEFAULT_WEEKS,
+) -> dict[str, alt.TopLevelMixin]:
+    """Every chart for one couple: keys ``lifting, perception, timeline, wellbeing, personal_work``.
+
+    Raises
+    ------
+    UnknownCouple
+        When the couple is not in the store.
+    """
+    return couple_summary_and_charts(store, couple_id, as_of, thresholds, weeks)[1]

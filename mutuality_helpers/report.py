@@ -23,12 +23,14 @@ import dataclasses
 import datetime as dt
 import difflib
 import html
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
+
+import pandas as pd
 
 from . import config
 from .analysis import Thresholds
@@ -119,7 +121,7 @@ def check_parameters(params: Mapping[str, Any]) -> dict[str, Any]:
     for name in params:
         if name not in PARAMETERS:
             raise _unknown(name)
-    values = {**PARAMETERS, **{k: v for k, v in params.items()}}
+    values = {**PARAMETERS, **params}
     for name in ("couple_id", "session"):
         if values[name] is None:
             raise ParameterError(f"report parameter {name} is required")
@@ -230,7 +232,7 @@ def check_namespace(namespace: Mapping[str, Any]) -> dict[str, Any]:
     """
     params = {}
     for name, value in namespace.items():
-        if name.startswith("_") or name in _IPYTHON_NAMES or isinstance(value, type(os)):
+        if name.startswith("_") or name in _IPYTHON_NAMES or isinstance(value, ModuleType):
             continue
         if callable(value):
             continue
@@ -301,7 +303,7 @@ class SessionReport:
     """
 
     def __init__(self, request: ReportRequest, store: Any) -> None:
-        from .analysis import as_week
+        from .analysis import as_week, weekly_shares
         from .summary import summarize_frames
 
         self.request = r = request
@@ -312,9 +314,10 @@ class SessionReport:
         answers = store.answers(r.couple_id)
         self.seasons_frame = store.seasons(r.couple_id)
         sessions = store.sessions(r.couple_id)
+        weekly = weekly_shares(answers, self.seasons_frame, r.thresholds)
         self.summary = summarize_frames(
             answers, self.seasons_frame, r.couple_id, as_week(r.as_of), r.thresholds,
-            self.names, sessions,
+            self.names, sessions, weekly=weekly,
         )  # fmt: skip
         self.session = store.session(r.couple_id, r.session)
         try:
@@ -332,7 +335,7 @@ class SessionReport:
                 & (weeks <= r.as_of)
                 & (answers["value"].str.strip() != "")
             ]
-        self.chart_svgs = self._draw_charts(answers)
+        self.chart_svgs = self._draw_charts(answers, weekly)
 
     def _name(self, partner: str | None) -> str:
         return "-" if partner is None else _e(self.names.get(partner, f"Partner {partner}"))
@@ -405,28 +408,17 @@ class SessionReport:
             f'<p class="muted">{gap_note}</p></section>'
         )
 
-    def _draw_charts(self, answers: Any) -> dict[str, str]:
+    def _draw_charts(self, answers: Any, weekly: Any) -> dict[str, str]:
         """The chart set of :func:`~mutuality_helpers.charts.couple_charts`, as SVG.
 
         Built from this report's frames and summary rather than through
         ``couple_charts``, which would read the store and judge the couple again.
         """
         from . import charts as ch
-        from .analysis import as_week, weekly_shares
 
-        r, s = self.request, self.summary
-        end = as_week(s["as_of"])
-        weekly = weekly_shares(answers, self.seasons_frame, r.thresholds)
-        # The two small charts first, so they share a page before the tall week-by-week one.
-        charts = {
-            "lifting": ch.lifting_chart(s),
-            "perception": ch.perception_chart(s),
-            "timeline": ch.timeline_chart(
-                weekly, self.seasons_frame, self.names, end, r.thresholds, ch.DEFAULT_WEEKS
-            ),
-            "wellbeing": ch.wellbeing_chart(answers, self.names, end, ch.DEFAULT_WEEKS),
-            "personal_work": ch.personal_work_chart(answers, self.names, end, ch.DEFAULT_WEEKS),
-        }
+        charts = ch.chart_set(
+            self.summary, answers, self.seasons_frame, weekly, self.request.thresholds
+        )
         return {key: lean_svg(ch.to_svg(chart)) for key, chart in charts.items()}
 
     def charts(self) -> Any:
@@ -455,18 +447,14 @@ class SessionReport:
 
     def seasons(self) -> Any:
         frame = self.seasons_frame
-        as_of = pd_day(self.request.as_of)
+        as_of = pd.Timestamp(self.request.as_of)
         if frame.empty:
             return _html(
                 '<section><h2>Seasons</h2><p class="muted">No seasons declared.</p></section>'
             )
         rows = []
         for row in frame.sort_values("start").itertuples(index=False):
-            end = (
-                row.closed_on
-                if row.closed_on == row.closed_on and row.closed_on is not None
-                else None
-            )
+            end = row.closed_on if pd.notna(row.closed_on) else None
             if row.start > as_of:
                 state = "not yet begun"
             elif end is not None and end < as_of:
@@ -615,12 +603,6 @@ def lean_svg(svg: str) -> str:
     if "<style" in svg:
         return svg
     return _INERT_SVG_ATTRIBUTES.sub("", svg)
-
-
-def pd_day(day: dt.date) -> Any:
-    import pandas as pd
-
-    return pd.Timestamp(day)
 
 
 def prepare(**params: Any) -> SessionReport:

@@ -358,14 +358,12 @@ class SessionWorkbook:
 
     def refresh(self) -> None:
         """Redraw the summary, the charts and the reflections for the chosen couple and week."""
-        from .charts import couple_charts
-        from .summary import summarize
+        from .charts import couple_summary_and_charts
 
-        as_of = self.as_of()
-        summary = summarize(self.store, self.couple_id, as_of)
+        # One read and one judgement for both the summary and the charts.
+        summary, charts = couple_summary_and_charts(self.store, self.couple_id, self.as_of())
         self.summary_data = summary
         self.summary.value = summary_html(summary)
-        charts = couple_charts(self.store, self.couple_id, as_of)
         self.charts.children = [svg_widget(charts[key]) for key in CHART_KEYS if key in charts]
         self.reflections.value = reflections_html(
             self.store.answers(self.couple_id, items=["reflection"]),

@@ -175,13 +175,19 @@ def summarize_frames(
     names: dict[str, str] | None = None,
     sessions: pd.DataFrame | None = None,
     instrument: Instrument | None = None,
+    weekly: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """:func:`summarize` over frames already read (pure; see :func:`summarize`)."""
+    """:func:`summarize` over frames already read (pure; see :func:`summarize`).
+
+    ``weekly`` is the couple's :func:`~mutuality_helpers.analysis.weekly_shares` under the
+    same thresholds, when the caller needs it too (the charts do): it is computed once.
+    """
     t = thresholds or Thresholds()
     answers = answers.loc[answers["couple_id"] == couple_id]
     seasons = seasons.loc[seasons["couple_id"] == couple_id] if len(seasons) else seasons
     names = names or {"A": "Partner A", "B": "Partner B"}
-    weekly = weekly_shares(answers, seasons, t)
+    if weekly is None:
+        weekly = weekly_shares(answers, seasons, t)
     j = judge(answers, seasons, [couple_id], as_of, t, {couple_id: names}, weekly=weekly)
     week = j.as_of[couple_id]
     summary: dict[str, Any] = {

@@ -33,7 +33,7 @@ import ipywidgets as widgets
 from .exceptions import MutualityError, ParameterError, ValidationError
 from .instruments import Instrument, Item, get_instrument
 from .store import Answer, Store, make_answer
-from .validation import parse_couple_id, parse_partner, parse_week, week_of
+from .validation import parse_couple_id, parse_date, parse_partner, parse_week, week_of
 
 #: How many past weeks (besides the current one) the week picker offers.
 WEEKS_OFFERED = 7
@@ -271,7 +271,7 @@ class InstrumentForm:
         self.status = ""
         self.message = ""
         self.last_counts: dict[str, int] = {}
-        first_week = week_of(self.today) if week is None else week_of(_as_date(week, "week"))
+        first_week = week_of(self.today) if week is None else week_of(parse_date(week, "week"))
 
         self.fields: dict[str, ItemField] = {
             item.id: FIELD_TYPES[item.type](item) for item in self.instrument.items
@@ -435,12 +435,8 @@ class InstrumentForm:
                 self._say(errors["week"])
             else:
                 n = len(errors)
-                self._say(
-                    f"Nothing was saved yet: {n} answer{'s' if n > 1 else ''} "
-                    "still need{} your attention (marked in red above).".format(
-                        "" if n > 1 else "s"
-                    )
-                )
+                them = f"{n} answers still need" if n > 1 else "1 answer still needs"
+                self._say(f"Nothing was saved yet: {them} your attention (marked in red above).")
         return answers, errors
 
     def _save(self, answers: list[Answer]) -> None:
@@ -466,12 +462,6 @@ def _friendly(item: Item, message: str) -> str:
     """The validation message without the item id prefix the store uses."""
     prefix = f"{item.id}: "
     return message[len(prefix) :] if message.startswith(prefix) else message
-
-
-def _as_date(raw: Any, what: str) -> dt.date:
-    from .validation import parse_date
-
-    return parse_date(raw, what)
 
 
 def checkin_form(store: Store, couple_id: str, partner: str, week: Any = None) -> InstrumentForm:

@@ -198,9 +198,7 @@ class Renderer:
             )
         except PapermillExecutionError as exc:
             reason = f"{exc.ename}: {exc.evalue}" if exc.evalue else exc.ename
-            raise ReportError(
-                f"{request.couple_id} session {request.session}: report failed: {reason}"
-            ) from None
+            raise ReportError(f"{_label(request)}: report failed: {reason}") from None
 
     def to_html(self, nb: Any, request: ReportRequest) -> str:
         """Export the executed notebook as the report's HTML (no code, no prompts)."""
@@ -213,8 +211,7 @@ class Renderer:
         for marker in FORBIDDEN:
             if marker in html:
                 raise ReportError(
-                    f"{request.couple_id} session {request.session}: the report would show "
-                    "notebook internals; nothing written"
+                    f"{_label(request)}: the report would show notebook internals; nothing written"
                 )
         return html
 

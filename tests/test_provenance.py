@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from mutuality_helpers.backup import backup, restore
+from mutuality_helpers.forms import checkin_form
 from mutuality_helpers.interchange import import_files
-from mutuality_helpers.store import Store, make_answer, make_season
+from mutuality_helpers.store import Store, make_answer, make_season, seasons_table
 
 WEEK = dt.date(2026, 9, 7)
 
@@ -62,8 +65,6 @@ def test_saving_the_same_value_again_keeps_the_first_provenance(store, tmp_path:
 
 
 def test_a_form_save_records_the_form(store) -> None:
-    from mutuality_helpers.forms import checkin_form
-
     store.add_couple("C1")
     form = checkin_form(store, "C1", "A", WEEK)
     form.set_values(
@@ -95,10 +96,6 @@ def test_seasons_record_where_they_came_from(store, tmp_path: Path) -> None:
         f"C1,A,work,{WEEK},{WEEK + dt.timedelta(weeks=3)},true,deadline\n"
     )
     import_files(store, [seasons])
-    import sqlalchemy as sa
-
-    from mutuality_helpers.store import seasons_table
-
     rows = store.read(
         sa.select(seasons_table.c.reason, seasons_table.c.source, seasons_table.c.saved_at)
     )

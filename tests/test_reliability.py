@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from reliability_worker import FIRST_WEEK, WEEK_ITEMS
 
 from mutuality_helpers.backup import backup, restore
 from mutuality_helpers.cli import main as cli_main
@@ -27,8 +28,7 @@ TESTS = Path(__file__).resolve().parent
 WORKER = TESTS / "reliability_worker.py"
 MUTUALITY = Path(sys.executable).with_name("mutuality")
 SAVES_PER_PARTNER = 300
-ITEMS_PER_WEEK = 8
-FIRST_WEEK = dt.date(2020, 1, 6)
+ITEMS_PER_WEEK = len(WEEK_ITEMS)
 
 
 def worker(mode: str, data: Path, *args: object) -> subprocess.Popen:
@@ -90,18 +90,13 @@ def kill(proc: subprocess.Popen) -> None:
 
 
 def big_answer_csv(path: Path, couples: int = 25, weeks: int = 50) -> int:
-    """An interchange file with couples x weeks x 2 partners x 8 items rows."""
-    items = {
-        "energy": 5, "teamwork": 3, "share_repair": 60, "share_connection": 40,
-        "share_emotional_labour": 55, "share_practical_load": 45,
-        "personal_work_self": 2, "personal_work_partner": 3,
-    }  # fmt: skip
+    """An interchange file with couples x weeks x 2 partners x a check-in week's items rows."""
     rows = [
         [f"K{c}", p, (FIRST_WEEK + dt.timedelta(weeks=w)).isoformat(), item, value]
         for c in range(couples)
         for w in range(weeks)
         for p in "AB"
-        for item, value in items.items()
+        for item, value in WEEK_ITEMS.items()
     ]
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)

@@ -236,6 +236,14 @@ def test_caseload_chart_stays_under_the_row_limit():
     assert max(len(rows) for rows in datasets(spec).values()) == n
 
 
+def test_summary_and_charts_share_one_judgement(demo_store):
+    # The session workbook shows both: the summary must be summarize's, the charts the set.
+    summary, built = charts.couple_summary_and_charts(demo_store, "D003", "2026-10-14")
+    assert summary == summarize(demo_store, "D003", "2026-10-14")
+    assert set(built) == KEYS
+    assert built["lifting"].to_dict() == charts.lifting_chart(summary).to_dict()
+
+
 def test_couple_charts_unknown_couple(demo_store):
     with pytest.raises(UnknownCouple):
         charts.couple_charts(demo_store, "NOPE")

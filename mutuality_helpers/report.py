@@ -153,10 +153,7 @@ def check_parameters(params: Mapping[str, Any]) -> dict[str, Any]:
         raise ParameterError(
             f"report parameter paper must be one of {', '.join(PAPERS)}, got {paper!r}"
         )
-    for name in THRESHOLD_NAMES:
-        value = values[name]
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ParameterError(f"threshold {name} must be a number, got {value!r}")
+    # Thresholds checks each value's type and range (ParameterError naming the threshold).
     thresholds = Thresholds(**{name: values[name] for name in THRESHOLD_NAMES})
     data = values["data_dir"]
     return {

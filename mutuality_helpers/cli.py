@@ -213,10 +213,11 @@ def restore(file: Path, yes: bool, data: Path | None) -> None:
     from .backup import check_backup_file
     from .backup import restore as restore_store
 
-    check_backup_file(file)  # a bad file is refused before anyone is asked anything
-    target = config.store_path(data)
     if not yes:
-        click.confirm(f"Replace {target} with {file}?", abort=True)
+        # A bad file is refused before anyone is asked anything (restore checks it anyway,
+        # so with --yes the full integrity check is not run twice).
+        check_backup_file(file)
+        click.confirm(f"Replace {config.store_path(data)} with {file}?", abort=True)
     result = restore_store(file, data)
     if result.safety_backup:
         click.echo(f"the store as it was is kept in {result.safety_backup}", err=True)

@@ -140,3 +140,12 @@ def test_console_script_never_prints_a_traceback(tmp_path):
     assert proc.returncode != 0
     assert proc.stderr.startswith("mutuality: ") and proc.stderr.count("\n") == 1
     assert "Traceback" not in proc.stderr
+
+
+def test_restore_refuses_a_bad_file_before_asking(capsys, demo_data_dir, tmp_path):
+    bad = tmp_path / "not-a-backup.sqlite"
+    bad.write_text("not a database", encoding="utf-8")
+    code, out, err = run(capsys, "restore", str(bad), "--data", str(demo_data_dir))
+    assert code == 1
+    assert "Replace" not in out
+    assert err.startswith("mutuality: ") and str(bad) in err and "not an SQLite file" in err

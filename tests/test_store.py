@@ -8,7 +8,14 @@ import pandas as pd
 import pytest
 
 from mutuality_helpers.exceptions import StoreError, UnknownCouple, UnknownSession, ValidationError
-from mutuality_helpers.store import SCHEMA_VERSION, Store, make_answer, make_season
+from mutuality_helpers.instruments import get_instrument
+from mutuality_helpers.store import (
+    SCHEMA_VERSION,
+    SEASON_REASONS,
+    Store,
+    make_answer,
+    make_season,
+)
 
 WEEK = "2026-09-07"
 
@@ -109,6 +116,11 @@ def test_seasons_declare_edit_close(store):
     assert (row.note, bool(row.agreed)) == ("flu, then rest", True)
     with pytest.raises(ValidationError, match="before start"):
         store.update_season(season_id, planned_end="2026-09-01")
+
+
+def test_season_reasons_are_the_demand_tags():
+    # DESIGN: a season's reason is one of the check-in's demand tags; the two lists must agree.
+    assert SEASON_REASONS == get_instrument("weekly_checkin").item("demands").choices
 
 
 @pytest.mark.parametrize(

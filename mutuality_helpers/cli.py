@@ -18,10 +18,10 @@ import click
 
 from . import config
 from .exceptions import MutualityError
-from .store import Store
+from .store import Store, session_week
 
 EXIT_ERROR = 1
-EXIT_USAGE = 2
+# Usage errors keep click's own exit code (2).
 EXIT_INTERNAL = 3
 
 
@@ -128,8 +128,6 @@ def couples(store: Store, as_json: bool) -> None:
 @data_option
 def session(store: Store, couple: str, date: str, notes: str, agreements: str) -> None:
     """Record the couple's next session."""
-    from .store import session_week
-
     number = store.add_session(couple, date, notes, agreements)
     click.echo(f"{couple}: session {number} on {date} (judged as of week {session_week(date)})")
 

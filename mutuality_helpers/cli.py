@@ -34,16 +34,23 @@ DATA_OPTION = click.option(
 )
 
 
-def data_option(command: Callable) -> Callable:
-    """Add ``--data DIR`` to a command and hand it an open :class:`Store` as ``store``."""
+def data_option(command: Callable | None = None, *, create: bool = False) -> Callable:
+    """Add ``--data DIR`` to a command and hand it an open :class:`Store` as ``store``.
 
-    @DATA_OPTION
-    @functools.wraps(command)
-    def wrapper(data: Path | None, **kwargs: Any) -> Any:
-        with Store(data) as store:
-            return command(store=store, **kwargs)
+    Only the commands that bring data in (``demo``, ``import``) pass ``create=True``; the
+    others refuse a folder without a store, so a misspelt ``--data`` creates nothing.
+    """
 
-    return wrapper
+    def decorate(command: Callable) -> Callable:
+        @DATA_OPTION
+        @functools.wraps(command)
+        def wrapper(data: Path | None, **kwargs: Any) -> Any:
+            with Store(data, create=create) as store:
+                return command(store=store, **kwargs)
+
+        return wrapper
+
+    return decorate if command is None else decorate(command)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -53,7 +60,7 @@ def cli() -> None:
 
 
 @cli.command()
-@data_option
+@data_option(create=True)
 def demo(store: Store) -> None:
     """Seed the synthetic demo couples (idempotent), render a demo report, print its path."""
     from .demo import demo_couple_ids, load_demo
@@ -73,7 +80,7 @@ def demo(store: Store) -> None:
 
 @cli.command(name="import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@data_option
+@data_option(create=True)
 def import_(store: Store, files: tuple[Path, ...]) -> None:
     """Import interchange CSV files (answers, seasons or couples); all or nothing."""
     from .interchange import import_files

@@ -545,7 +545,7 @@ def notebook_form(
             couple_id, partner = link["couple_id"], link["partner"]
             week = link["week"] if week is None else week
         params = form_parameters(couple_id, partner, week, data_dir)
-        store = Store(params["data_dir"])
+        store = Store(params["data_dir"], create=False)
         return InstrumentForm(
             store, instrument, params["couple_id"], params["partner"], params["week"]
         )

@@ -101,7 +101,7 @@ def svg_widget(chart: Any, css: str = "mutuality-chart") -> widgets.HTML:
 def _open_store(data_dir: Any) -> Store:
     if data_dir is not None and not isinstance(data_dir, str):
         raise ParameterError(f"parameter data_dir: expected a folder path, got {data_dir!r}")
-    return Store(data_dir or None)
+    return Store(data_dir or None, create=False)
 
 
 class SessionWorkbook:

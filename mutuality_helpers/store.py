@@ -295,12 +295,23 @@ class Store:
         The data folder (see :mod:`mutuality_helpers.config`). Ignored when ``url`` is given.
     url
         An SQLAlchemy URL, for a server database instead of the embedded SQLite file.
+    create
+        Create the store if the data folder has none (the default); with False, a missing
+        store is a :class:`StoreError` and nothing is created.
     """
 
-    def __init__(self, data: str | os.PathLike | None = None, url: str | None = None):
+    def __init__(
+        self, data: str | os.PathLike | None = None, url: str | None = None, create: bool = True
+    ):
         self.data_dir = config.data_dir(data)
         if url is None:
             self.path: Path | None = config.store_path(self.data_dir)
+            if not create and not self.path.exists():
+                # A misspelt folder must not quietly grow an empty store.
+                raise StoreError(
+                    f"no Mutuality store in {self.data_dir} "
+                    "(create one with `mutuality demo` or `mutuality import FILE`)"
+                )
             check_sqlite_file(self.path)
             config.private_dir(self.data_dir)
             config.private_file(self.path)

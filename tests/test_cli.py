@@ -128,6 +128,19 @@ def test_errors_are_one_line_on_stderr(capsys, demo_data_dir, args, message):
     assert "Traceback" not in err + out
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["couples"], ["export", "C1"], ["summary", "C1"], ["backup"], ["session", "C1", "--date",
+     "2026-12-03"]],
+)  # fmt: skip
+def test_a_misspelt_data_folder_grows_no_store(capsys, tmp_path, args):
+    typo = tmp_path / "dtaa"
+    code, _, err = run(capsys, *args, "--data", str(typo))
+    assert code != 0
+    assert "no Mutuality store in" in err and err.count("\n") == 1
+    assert not typo.exists()
+
+
 def test_console_script_never_prints_a_traceback(tmp_path):
     data = tmp_path / "data"
     data.mkdir()

@@ -308,3 +308,10 @@ def test_notebook_form_with_unknown_couple_says_so(couple_store, data_dir):
     shown = notebook_form("weekly_checkin", "C999", "A", data_dir=str(data_dir))
     assert isinstance(shown, widgets.HTML)
     assert "no couple" in shown.value
+
+
+def test_notebook_form_with_a_misspelt_data_folder_creates_nothing(tmp_path):
+    typo = tmp_path / "dtaa"
+    shown = notebook_form("weekly_checkin", "C001", "A", None, str(typo))
+    assert "no Mutuality store in" in shown.value
+    assert not typo.exists()

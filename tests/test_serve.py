@@ -56,8 +56,8 @@ def test_bind_address_refused(address, token, fragment):
         check_bind(address, token)
 
 
-def test_cli_refuses_public_address_without_token(data_dir, capsys):
-    code = main(["serve", "--address", "0.0.0.0", "--data", str(data_dir)])
+def test_cli_refuses_public_address_without_token(store, capsys):
+    code = main(["serve", "--address", "0.0.0.0", "--data", str(store.data_dir)])
     out, err = capsys.readouterr()
     assert code == 1
     assert err.count("\n") == 1 and "without a token" in err

@@ -175,9 +175,16 @@ def test_open_says_what_is_wrong(demo_data_dir, kwargs, fragment):
     assert fragment in shown.value
 
 
-def test_open_on_an_empty_store_says_so(data_dir):
-    shown = SessionWorkbook.open(data_dir=str(data_dir))
+def test_open_on_an_empty_store_says_so(store):
+    shown = SessionWorkbook.open(data_dir=str(store.data_dir))
     assert isinstance(shown, widgets.HTML) and "no couples" in shown.value
+
+
+def test_open_on_a_folder_without_a_store_says_so_and_creates_nothing(tmp_path):
+    typo = tmp_path / "dtaa"
+    shown = SessionWorkbook.open(data_dir=str(typo))
+    assert isinstance(shown, widgets.HTML) and "no Mutuality store in" in shown.value
+    assert not typo.exists()
 
 
 def test_refresh_shows_a_partners_new_checkin(demo_store):

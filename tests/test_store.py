@@ -172,3 +172,10 @@ def test_foreign_sqlite_database_is_refused_and_untouched(data_dir):
     with pytest.raises(StoreError, match="SQLite file but not a Mutuality store"):
         Store(data_dir)
     assert path.read_bytes() == before
+
+
+def test_create_false_refuses_a_folder_without_a_store(tmp_path):
+    missing = tmp_path / "typo"
+    with pytest.raises(StoreError, match="no Mutuality store in"):
+        Store(missing, create=False)
+    assert not missing.exists()

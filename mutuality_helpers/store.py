@@ -278,8 +278,8 @@ def check_sqlite_file(path: Path) -> None:
         raise StoreError(
             f"{path} is damaged (integrity check: {check and check[0]}); left untouched"
         )
-    if row is None:
-        raise StoreError(f"{path} has no schema version; left untouched")
+    if row is None or not str(row[0]).isdigit():
+        raise StoreError(f"{path} has no valid schema version; left untouched")
     if int(row[0]) > SCHEMA_VERSION:
         raise StoreError(
             f"{path} was written by a newer Mutuality Workbook (schema {row[0]}); please upgrade"

@@ -179,3 +179,19 @@ def test_create_false_refuses_a_folder_without_a_store(tmp_path):
     with pytest.raises(StoreError, match="no Mutuality store in"):
         Store(missing, create=False)
     assert not missing.exists()
+
+
+@pytest.mark.parametrize("version", [None, "two", "99"])
+def test_a_store_without_a_usable_schema_version_is_refused_untouched(data_dir, version):
+    with Store(data_dir) as s:
+        path = s.path
+    with sqlite3.connect(path) as con:
+        if version is None:
+            con.execute("DELETE FROM meta")
+        else:
+            con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (version,))
+    con.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="schema"):
+        Store(data_dir)
+    assert path.read_bytes() == before

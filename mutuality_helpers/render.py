@@ -444,7 +444,7 @@ def last_change(store: Any, couple_id: str) -> str:
     """When the couple's data last changed (ISO timestamp, UTC; "" when never)."""
     import sqlalchemy as sa
 
-    from .store import answers_table, seasons_table, sessions_table
+    from .schema import answers_table, seasons_table, sessions_table
 
     stamps = []
     for table in (answers_table, seasons_table, sessions_table):

@@ -31,6 +31,16 @@ from sqlalchemy.pool import NullPool
 from . import config
 from .exceptions import StoreError, UnknownCouple, UnknownSession, ValidationError
 from .instruments import find_item
+from .schema import (
+    SCHEMA_VERSION,
+    answers_table,
+    couples_table,
+    history_table,
+    meta_table,
+    metadata,
+    seasons_table,
+    sessions_table,
+)
 from .validation import (
     parse_bool,
     parse_couple_id,
@@ -42,82 +52,11 @@ from .validation import (
     week_of,
 )
 
-SCHEMA_VERSION = 1
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 30_000
 WRITE_ATTEMPTS = 8
 
 T = TypeVar("T")
-
-metadata = sa.MetaData()
-
-meta_table = sa.Table(
-    "meta",
-    metadata,
-    sa.Column("key", sa.String, primary_key=True),
-    sa.Column("value", sa.String, nullable=False),
-)
-couples_table = sa.Table(
-    "couples",
-    metadata,
-    sa.Column("couple_id", sa.String, primary_key=True),
-    sa.Column("name_a", sa.String, nullable=False, server_default=""),
-    sa.Column("name_b", sa.String, nullable=False, server_default=""),
-    sa.Column("created_at", sa.String, nullable=False),
-)
-answers_table = sa.Table(
-    "answers",
-    metadata,
-    sa.Column("couple_id", sa.String, primary_key=True),
-    sa.Column("partner", sa.String(1), primary_key=True),
-    sa.Column("week", sa.String(10), primary_key=True),
-    sa.Column("item", sa.String, primary_key=True),
-    sa.Column("value", sa.String, nullable=False),
-    # Numeric items keep their number too, so analysis reads no text.
-    sa.Column("value_num", sa.Float, nullable=True),
-    sa.Column("instrument", sa.String, nullable=False),
-    sa.Column("saved_at", sa.String, nullable=False),
-    sa.Column("source", sa.String, nullable=False),
-)
-history_table = sa.Table(
-    "answer_history",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("couple_id", sa.String, nullable=False, index=True),
-    sa.Column("partner", sa.String(1), nullable=False),
-    sa.Column("week", sa.String(10), nullable=False),
-    sa.Column("item", sa.String, nullable=False),
-    sa.Column("value", sa.String, nullable=False),
-    sa.Column("saved_at", sa.String, nullable=False),
-    sa.Column("source", sa.String, nullable=False),
-    sa.Column("replaced_at", sa.String, nullable=False),
-)
-seasons_table = sa.Table(
-    "seasons",
-    metadata,
-    sa.Column("season_id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("couple_id", sa.String, nullable=False, index=True),
-    sa.Column("partner", sa.String(1), nullable=False),
-    sa.Column("reason", sa.String, nullable=False),
-    sa.Column("start", sa.String(10), nullable=False),
-    sa.Column("planned_end", sa.String(10), nullable=False),
-    sa.Column("agreed", sa.Boolean, nullable=False),
-    sa.Column("note", sa.String, nullable=False, server_default=""),
-    sa.Column("closed_on", sa.String(10), nullable=True),
-    sa.Column("saved_at", sa.String, nullable=False),
-    sa.Column("source", sa.String, nullable=False),
-    sa.UniqueConstraint("couple_id", "partner", "reason", "start"),
-)
-sessions_table = sa.Table(
-    "sessions",
-    metadata,
-    sa.Column("couple_id", sa.String, primary_key=True),
-    sa.Column("number", sa.Integer, primary_key=True),
-    sa.Column("date", sa.String(10), nullable=False),
-    sa.Column("notes", sa.String, nullable=False, server_default=""),
-    sa.Column("agreements", sa.String, nullable=False, server_default=""),
-    sa.Column("saved_at", sa.String, nullable=False),
-)
 
 SEASON_REASONS = ("work", "illness", "burnout", "caregiving", "children", "mental_health", "other")
 

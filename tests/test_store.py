@@ -9,8 +9,8 @@ import pytest
 
 from mutuality_helpers.exceptions import StoreError, UnknownCouple, UnknownSession, ValidationError
 from mutuality_helpers.instruments import get_instrument
+from mutuality_helpers.schema import SCHEMA_VERSION
 from mutuality_helpers.store import (
-    SCHEMA_VERSION,
     SEASON_REASONS,
     Store,
     make_answer,

@@ -1,0 +1,82 @@
+"""The store's tables, as SQLAlchemy Core metadata, and the schema version.
+
+Dates and weeks are ISO text (``YYYY-MM-DD``), times ISO UTC text: portable between
+SQLite and PostgreSQL, and readable in any SQLite browser.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+#: Bumped whenever a table changes; a store written by a newer version is refused.
+SCHEMA_VERSION = 1
+
+metadata = sa.MetaData()
+
+meta_table = sa.Table(
+    "meta",
+    metadata,
+    sa.Column("key", sa.String, primary_key=True),
+    sa.Column("value", sa.String, nullable=False),
+)
+couples_table = sa.Table(
+    "couples",
+    metadata,
+    sa.Column("couple_id", sa.String, primary_key=True),
+    sa.Column("name_a", sa.String, nullable=False, server_default=""),
+    sa.Column("name_b", sa.String, nullable=False, server_default=""),
+    sa.Column("created_at", sa.String, nullable=False),
+)
+answers_table = sa.Table(
+    "answers",
+    metadata,
+    sa.Column("couple_id", sa.String, primary_key=True),
+    sa.Column("partner", sa.String(1), primary_key=True),
+    sa.Column("week", sa.String(10), primary_key=True),
+    sa.Column("item", sa.String, primary_key=True),
+    sa.Column("value", sa.String, nullable=False),
+    # Numeric items keep their number too, so analysis reads no text.
+    sa.Column("value_num", sa.Float, nullable=True),
+    sa.Column("instrument", sa.String, nullable=False),
+    sa.Column("saved_at", sa.String, nullable=False),
+    sa.Column("source", sa.String, nullable=False),
+)
+history_table = sa.Table(
+    "answer_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("couple_id", sa.String, nullable=False, index=True),
+    sa.Column("partner", sa.String(1), nullable=False),
+    sa.Column("week", sa.String(10), nullable=False),
+    sa.Column("item", sa.String, nullable=False),
+    sa.Column("value", sa.String, nullable=False),
+    sa.Column("saved_at", sa.String, nullable=False),
+    sa.Column("source", sa.String, nullable=False),
+    sa.Column("replaced_at", sa.String, nullable=False),
+)
+seasons_table = sa.Table(
+    "seasons",
+    metadata,
+    sa.Column("season_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("couple_id", sa.String, nullable=False, index=True),
+    sa.Column("partner", sa.String(1), nullable=False),
+    sa.Column("reason", sa.String, nullable=False),
+    sa.Column("start", sa.String(10), nullable=False),
+    sa.Column("planned_end", sa.String(10), nullable=False),
+    sa.Column("agreed", sa.Boolean, nullable=False),
+    sa.Column("note", sa.String, nullable=False, server_default=""),
+    sa.Column("closed_on", sa.String(10), nullable=True),
+    sa.Column("saved_at", sa.String, nullable=False),
+    sa.Column("source", sa.String, nullable=False),
+    sa.UniqueConstraint("couple_id", "partner", "reason", "start"),
+)
+sessions_table = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("couple_id", sa.String, primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("date", sa.String(10), nullable=False),
+    sa.Column("notes", sa.String, nullable=False, server_default=""),
+    sa.Column("agreements", sa.String, nullable=False, server_default=""),
+    sa.Column("saved_at", sa.String, nullable=False),
+)

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ParameterError
+from .formatting import iso_day
 from .instruments import DOMAIN_LABELS, SHARE_DOMAINS, share_item
 from .validation import parse_date, week_of
 
@@ -523,10 +524,6 @@ def _name(names: dict[str, dict[str, str]], couple_id: str, partner: str | None)
     return names.get(couple_id, {}).get(partner) or f"Partner {partner}"
 
 
-def _day(ts: pd.Timestamp) -> str:
-    return pd.Timestamp(ts).strftime("%Y-%m-%d")
-
-
 def build_alerts(
     weekly: pd.DataFrame,
     domains: pd.DataFrame,
@@ -603,7 +600,7 @@ def build_alerts(
                          message=(
                              f"{_name(names, s.couple_id, s.partner)}'s "
                              f"{s.reason.replace('_', ' ')} season was planned to end on "
-                             f"{_day(s.planned_end)}, but {_name(names, s.couple_id, other)} "
+                             f"{iso_day(s.planned_end)}, but {_name(names, s.couple_id, other)} "
                              f"is still carrying more ({labels}): time to talk about it again."
                          ))
                 )  # fmt: skip
@@ -619,7 +616,8 @@ def build_alerts(
                      partner=s.partner, weeks=None, season_id=int(s.season_id),
                      message=(
                          f"{_name(names, s.couple_id, s.partner)}'s {s.reason.replace('_', ' ')} "
-                         f"season ({_day(s.start)} to {_day(s.planned_end)}) is not agreed by "
+                         f"season ({iso_day(s.start)} to {iso_day(s.planned_end)}) is not "
+                         "agreed by "
                          "both partners, so it does not explain any imbalance."
                      ))
             )  # fmt: skip
@@ -657,7 +655,7 @@ def build_alerts(
             silent = ((end - lw) / ONE_WEEK).where(lw.notna(), (end - first) / ONE_WEEK + 1)
             for couple_id, n in silent.loc[silent >= t.silence_weeks].items():
                 since = (
-                    f"last one for the week of {_day(lw[couple_id])}"
+                    f"last one for the week of {iso_day(lw[couple_id])}"
                     if pd.notna(lw[couple_id])
                     else "none at all so far"
                 )

@@ -26,6 +26,7 @@ from .analysis import (
     as_week,
     weekly_shares,
 )
+from .formatting import long_day
 from .instruments import DOMAIN_LABELS, SHARE_DOMAINS
 from .summary import STATUS_LABELS, summarize_frames
 from .validation import parse_couple_id
@@ -116,12 +117,6 @@ def _status_scale() -> alt.Scale:
     )
 
 
-def _day(ts: Any) -> str:
-    # Python's "%-d" is not portable (Windows); Vega's d3 formats below do support it.
-    day = pd.Timestamp(ts)
-    return f"{day.day} {day:%b %Y}"
-
-
 def _recent(frame: pd.DataFrame, as_of: pd.Timestamp | None, weeks: int) -> pd.DataFrame:
     """Rows of the ``weeks`` weeks up to ``as_of`` (default: the latest week present)."""
     if frame.empty:
@@ -201,7 +196,7 @@ def lifting_chart(summary: dict[str, Any]) -> alt.LayerChart:
         title=alt.Title(
             "Who is doing the relational lifting?",
             subtitle=f"Last {summary['window_weeks']} weeks up to the week of "
-            f"{_day(summary['as_of'])}. Bars lean towards the partner who carried more.",
+            f"{long_day(summary['as_of'])}. Bars lean towards the partner who carried more.",
         ),
     )
 

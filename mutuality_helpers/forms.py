@@ -24,13 +24,13 @@ never moved: a person who means the middle value moves it away and back.
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
 
 from .exceptions import MutualityError, ParameterError, ValidationError
+from .formatting import escape
 from .instruments import Instrument, Item, get_instrument
 from .store import Answer, Store, make_answer
 from .validation import parse_couple_id, parse_date, parse_partner, parse_week, week_of
@@ -44,14 +44,10 @@ _ERROR_STYLE = "color:#a4262c"
 _OK_STYLE = "color:#1e6b30"
 
 
-def _esc(text: Any) -> str:
-    return html.escape(str(text), quote=True)
-
-
 def show_message(output: widgets.Output, message: str, ok: bool = False) -> None:
     """Replace what ``output`` shows with one message, escaped (it may quote what was typed)."""
     style = _OK_STYLE if ok else _ERROR_STYLE
-    body = f"<p style='{style}'>{_esc(message)}</p>"
+    body = f"<p style='{style}'>{escape(message)}</p>"
     # Set outputs directly rather than `with output:`: works in a kernel and headless.
     output.outputs = (
         {
@@ -92,8 +88,8 @@ class ItemField:
 
     def _label_html(self) -> str:
         star = " <span title='required'>*</span>" if self.item.required else ""
-        help_text = f"<br><small>{_esc(self.item.help)}</small>" if self.item.help else ""
-        return f"<b>{_esc(self.item.wording)}</b>{star}{help_text}"
+        help_text = f"<br><small>{escape(self.item.help)}</small>" if self.item.help else ""
+        return f"<b>{escape(self.item.wording)}</b>{star}{help_text}"
 
     def _build_input(self) -> widgets.Widget:
         raise NotImplementedError
@@ -105,7 +101,8 @@ class ItemField:
         return self.raw() is None
 
     def show_error(self, message: str) -> None:
-        self.error.value = f"<span style='{_ERROR_STYLE}'>{_esc(message)}</span>" if message else ""
+        error = f"<span style='{_ERROR_STYLE}'>{escape(message)}</span>"
+        self.error.value = error if message else ""
 
     def _on_touch(self, change: dict) -> None:
         self.touched = True
@@ -157,7 +154,7 @@ class ShareField(SliderField):
         return box
 
     def _readout_html(self) -> str:
-        return f"<b>{_esc(share_readout(self.slider.value))}</b>"
+        return f"<b>{escape(share_readout(self.slider.value))}</b>"
 
     def _on_readout(self, change: dict) -> None:
         self.readout.value = self._readout_html()
@@ -305,7 +302,7 @@ class InstrumentForm:
         self.cancel_button.on_click(self._on_cancel)
 
         header = widgets.HTML(
-            f"<h2>{_esc(self.instrument.title)}</h2><p>{_esc(self.instrument.intro)}</p>"
+            f"<h2>{escape(self.instrument.title)}</h2><p>{escape(self.instrument.intro)}</p>"
             "<p><small>Items marked * are needed before you can save.</small></p>"
         )
         self.widget = widgets.VBox(
@@ -509,7 +506,7 @@ def form_parameters(
 
 def notice(message: str) -> widgets.HTML:
     """A friendly, escaped message shown instead of a form (no code, no traceback)."""
-    box = widgets.HTML(f"<p style='{_ERROR_STYLE}'>{_esc(message)}</p>")
+    box = widgets.HTML(f"<p style='{_ERROR_STYLE}'>{escape(message)}</p>")
     box.add_class("mutuality-notice")
     return box
 

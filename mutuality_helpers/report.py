@@ -22,7 +22,6 @@ import base64
 import dataclasses
 import datetime as dt
 import difflib
-import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ import pandas as pd
 from . import config
 from .analysis import Thresholds
 from .exceptions import ParameterError, UnknownSession
+from .formatting import escape, long_day
 from .instruments import DOMAIN_LABELS, SHARE_DOMAINS
 from .summary import STATUS_LABELS
 from .validation import parse_couple_id, parse_date, week_of
@@ -242,21 +242,6 @@ def check_namespace(namespace: Mapping[str, Any]) -> dict[str, Any]:
 # -- content --------------------------------------------------------------------------------
 
 
-def _e(text: Any) -> str:
-    """Escape free text for HTML (quotes too: it may land in an attribute)."""
-    return html.escape("" if text is None else str(text), quote=True)
-
-
-def _day(value: Any) -> str:
-    if value is None or value != value:  # None or NaN/NaT
-        return "-"
-    return _long_date(parse_date(str(value)[:10], "date"))
-
-
-def _long_date(day: dt.date) -> str:
-    return f"{day.day} {day:%b %Y}"  # "%-d" is not portable
-
-
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}%"
 
@@ -269,7 +254,8 @@ def _signed(value: float | None, unit: str = "") -> str:
 
 def _status(status: str) -> str:
     return (
-        f'<span class="status status-{_e(status)}">{_e(STATUS_LABELS.get(status, status))}</span>'
+        f'<span class="status status-{escape(status)}">'
+        f"{escape(STATUS_LABELS.get(status, status))}</span>"
     )
 
 
@@ -335,23 +321,23 @@ class SessionReport:
         self.chart_svgs = self._draw_charts(answers, weekly)
 
     def _name(self, partner: str | None) -> str:
-        return "-" if partner is None else _e(self.names.get(partner, f"Partner {partner}"))
+        return "-" if partner is None else escape(self.names.get(partner, f"Partner {partner}"))
 
     # -- sections ---------------------------------------------------------------------------
 
     def header(self) -> Any:
         r, s = self.request, self.summary
-        title = f"Session report: {_e(r.couple_id)}, session {r.session}"
+        title = f"Session report: {escape(r.couple_id)}, session {r.session}"
         facts = [
-            ("Couple", f"{_e(r.couple_id)} (pseudonymous id)"),
+            ("Couple", f"{escape(r.couple_id)} (pseudonymous id)"),
             ("Partners", f"A: {self._name('A')}; B: {self._name('B')}"),
-            ("Session", f"{r.session}, on {_day(self.session['date'])}"),
-            ("Judged as of", f"the week of {_day(s['as_of'])}"),
+            ("Session", f"{r.session}, on {long_day(self.session['date'])}"),
+            ("Judged as of", f"the week of {long_day(s['as_of'])}"),
             (
                 "Weeks covered",
-                f"{_day(s['window_start'])} to the week of {_day(s['as_of'])} "
+                f"{long_day(s['window_start'])} to the week of {long_day(s['as_of'])} "
                 f"({s['window_weeks']}-week window); "
-                f"answers on record since {_day(self.first_week)}",
+                f"answers on record since {long_day(self.first_week)}",
             ),
         ]
         rows = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts)
@@ -376,11 +362,11 @@ class SessionReport:
                 moved = (
                     "unchanged"
                     if c["status_then"] == c["status_now"]
-                    else f"was {_e(STATUS_LABELS.get(c['status_then'], c['status_then']))}"
+                    else f"was {escape(STATUS_LABELS.get(c['status_then'], c['status_then']))}"
                 )
                 since = f"{moved}; share {_signed(c['share_a_change'], ' pts')}"
             rows.append(
-                f"<tr><td>{_e(DOMAIN_LABELS[domain])}</td><td>{_status(d['status'])}</td>"
+                f"<tr><td>{escape(DOMAIN_LABELS[domain])}</td><td>{_status(d['status'])}</td>"
                 f"<td>{self._name(d['carried_by']) if d['carried_by'] else 'neither'}</td>"
                 f'<td class="num">{_pct(d["share_a"])}</td>'
                 f'<td class="num">{_signed(d["perception_gap"], " pts")}</td><td>{since}</td></tr>'
@@ -424,7 +410,8 @@ class SessionReport:
         # with an XML parser instead of its HTML5 tokenizer and styles no SVG node with CSS,
         # which makes the print about a third faster.
         parts = [
-            f'<figure class="chart chart-{_e(key)}"><img alt="{_e(CHART_ALT.get(key, key))}" '
+            f'<figure class="chart chart-{escape(key)}">'
+            f'<img alt="{escape(CHART_ALT.get(key, key))}" '
             f'src="data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode()}"></figure>'
             for key, svg in self.chart_svgs.items()
         ]
@@ -437,7 +424,7 @@ class SessionReport:
         else:
             body = (
                 '<ul class="alerts">'
-                + "".join(f"<li>{_e(a['message'])}</li>" for a in alerts)
+                + "".join(f"<li>{escape(a['message'])}</li>" for a in alerts)
                 + "</ul>"
             )
         return _html(f"<section><h2>Alerts</h2>{body}</section>")
@@ -455,16 +442,17 @@ class SessionReport:
             if row.start > as_of:
                 state = "not yet begun"
             elif end is not None and end < as_of:
-                state = f"closed on {_day(end)}"
+                state = f"closed on {long_day(end)}"
             elif row.planned_end < as_of:
                 state = "past its planned end"
             else:
                 state = "active"
             rows.append(
-                f"<tr><td>{self._name(row.partner)}</td><td>{_e(row.reason.replace('_', ' '))}</td>"
-                f"<td>{_day(row.start)}</td><td>{_day(row.planned_end)}</td>"
+                f"<tr><td>{self._name(row.partner)}</td>"
+                f"<td>{escape(row.reason.replace('_', ' '))}</td>"
+                f"<td>{long_day(row.start)}</td><td>{long_day(row.planned_end)}</td>"
                 f"<td>{'yes' if row.agreed else '<strong>no</strong>'}</td><td>{state}</td>"
-                f'<td class="freetext">{_e(row.note)}</td></tr>'
+                f'<td class="freetext">{escape(row.note)}</td></tr>'
             )
         head = (
             "<tr><th>Supported</th><th>Reason</th><th>Start</th><th>Planned end</th>"
@@ -479,7 +467,7 @@ class SessionReport:
         def block(text: str) -> str:
             text = (text or "").strip()
             return (
-                f'<p class="freetext">{_e(text)}</p>'
+                f'<p class="freetext">{escape(text)}</p>'
                 if text
                 else '<p class="muted">None recorded.</p>'
             )
@@ -488,7 +476,7 @@ class SessionReport:
         if self.previous is not None:
             parts.append(
                 f"<h3>Agreed at the last session (session {self.previous['number']}, "
-                f"{_day(self.previous['date'])})</h3>{block(self.previous['agreements'])}"
+                f"{long_day(self.previous['date'])})</h3>{block(self.previous['agreements'])}"
             )
         else:
             parts.append(
@@ -525,8 +513,8 @@ class SessionReport:
             before = "" if inv.get("previous_score") is None else f"{inv['previous_score']:.1f}"
             inv_rows.append(
                 f"<tr><td>{self._name(p)}</td><td class='num'>{inv['score']:.1f}</td>"
-                f"<td>{_day(inv['week'])}</td><td class='num'>{before or '-'}</td>"
-                f"<td>{_e(inv.get('label') or '')}</td></tr>"
+                f"<td>{long_day(inv['week'])}</td><td class='num'>{before or '-'}</td>"
+                f"<td>{escape(inv.get('label') or '')}</td></tr>"
             )
         inv_html = ""
         if inv_rows:
@@ -556,9 +544,9 @@ class SessionReport:
         parts = ["<section><h2>Reflections</h2>"]
         for row in frame.sort_values(["week", "partner"]).itertuples(index=False):
             parts.append(
-                f"<h3>{self._name(row.partner)}, week of {_day(row.week)} "
+                f"<h3>{self._name(row.partner)}, week of {long_day(row.week)} "
                 f"({REFLECTION_ITEMS[row.item]})</h3>"
-                f'<blockquote class="reflection">{_e(row.value)}</blockquote>'
+                f'<blockquote class="reflection">{escape(row.value)}</blockquote>'
             )
         parts.append("</section>")
         return _html("".join(parts))
@@ -582,7 +570,7 @@ class SessionReport:
             "the mean uncovered imbalance of the four share domains over the window) and 25% "
             "personal work (the lower partner's score out of 4). Agreed, covered imbalance "
             "costs nothing; more uncovered imbalance never raises the index.</p>"
-            f'<p class="muted">Produced on {_long_date(dt.date.today())} by the '
+            f'<p class="muted">Produced on {long_day(dt.date.today())} by the '
             "Mutuality Workbook from the couple's own weekly answers.</p></section>"
         )
 

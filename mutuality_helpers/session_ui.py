@@ -19,7 +19,6 @@ typed (names, notes, reflections) is HTML-escaped before it reaches the page.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 from functools import lru_cache
 from typing import Any
@@ -28,6 +27,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from .exceptions import MutualityError, ParameterError, ValidationError
+from .formatting import escape, iso_day
 from .forms import notice, show_message
 from .instruments import DOMAIN_LABELS, SHARE_DOMAINS
 from .store import SEASON_REASONS, Store, make_season
@@ -39,16 +39,6 @@ CHART_KEYS = ("lifting", "timeline", "perception", "wellbeing", "personal_work")
 REFLECTION_WEEKS = 4
 #: The session picker's entry for "no session: judge the latest answered week".
 LATEST = 0
-
-
-def _esc(text: Any) -> str:
-    return html.escape("" if text is None else str(text), quote=True)
-
-
-def _day(value: Any) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
-        return "-"
-    return pd.Timestamp(value).date().isoformat()
 
 
 def _number(value: Any, fmt: str = "{:.0f}") -> str:
@@ -295,7 +285,7 @@ class SessionWorkbook:
     def _load_sessions(self, select: int | None = None) -> None:
         frame = self.store.sessions(self.couple_id)
         options = [("latest week (no session)", LATEST)] + [
-            (f"session {r.number} · {_day(r.date)}", int(r.number))
+            (f"session {r.number} · {iso_day(r.date)}", int(r.number))
             for r in frame.itertuples(index=False)
         ]
         if select is not None and select not in [v for _, v in options]:
@@ -325,14 +315,14 @@ class SessionWorkbook:
         names = self._names()
         rows = [
             [
-                _esc(r.season_id),
-                _esc(names[r.partner]),
-                _esc(r.reason.replace("_", " ")),
-                _day(r.start),
-                _day(r.planned_end),
+                escape(r.season_id),
+                escape(names[r.partner]),
+                escape(r.reason.replace("_", " ")),
+                iso_day(r.start),
+                iso_day(r.planned_end),
                 "yes" if r.agreed else "<b>no</b>",
-                _day(r.closed_on) if not pd.isna(r.closed_on) else "-",
-                _esc(r.note),
+                iso_day(r.closed_on),
+                escape(r.note),
             ]
             for r in frame.itertuples(index=False)
         ]
@@ -344,7 +334,7 @@ class SessionWorkbook:
         )
         options = [
             (
-                f"#{r.season_id} {names[r.partner]}: {r.reason} from {_day(r.start)}",
+                f"#{r.season_id} {names[r.partner]}: {r.reason} from {iso_day(r.start)}",
                 int(r.season_id),
             )
             for r in frame.itertuples(index=False)
@@ -494,7 +484,7 @@ def summary_html(summary: dict[str, Any]) -> str:
     change = summary.get("change_since_last_session") or {}
     delta = change.get("mutuality_index_change")
     since = (
-        f" ({delta:+.0f} since session {_esc(change.get('session'))})"
+        f" ({delta:+.0f} since session {escape(change.get('session'))})"
         if isinstance(delta, (int, float)) and not pd.isna(delta)
         else ""
     )
@@ -505,33 +495,34 @@ def summary_html(summary: dict[str, Any]) -> str:
         gap = d.get("perception_gap")
         rows.append(
             [
-                _esc(DOMAIN_LABELS[domain]),
-                f"<b>{_esc(STATUS_LABELS.get(d.get('status'), d.get('status')))}</b>",
-                _esc(names.get(carrier, "-")) if carrier else "-",
+                escape(DOMAIN_LABELS[domain]),
+                f"<b>{escape(STATUS_LABELS.get(d.get('status'), d.get('status')))}</b>",
+                escape(names.get(carrier, "-")) if carrier else "-",
                 _number(d.get("share_a"), "{:.0f}%"),
                 _number(gap, "{:+.0f}"),
             ]
         )
     table = _table(
-        ["Domain", "Status", "Carried more", f"{_esc(names['A'])}'s share", "Perception gap"],
+        ["Domain", "Status", "Carried more", f"{escape(names['A'])}'s share", "Perception gap"],
         rows,
         "mutuality-summary-table",
     )
     personal = summary.get("personal_work") or {}
     personal_line = ", ".join(
-        f"{_esc(names[p])} {_number((personal.get(p) or {}).get('score'), '{:.1f}')}/4"
+        f"{escape(names[p])} {_number((personal.get(p) or {}).get('score'), '{:.1f}')}/4"
         for p in ("A", "B")
     )
     alerts = summary.get("alerts") or []
     alert_html = (
-        "<ul>" + "".join(f"<li>{_esc(a.get('message'))}</li>" for a in alerts) + "</ul>"
+        "<ul>" + "".join(f"<li>{escape(a.get('message'))}</li>" for a in alerts) + "</ul>"
         if alerts
         else "<p>No alerts.</p>"
     )
     return (
-        f"<h3>{_esc(summary.get('couple_id'))}: {_esc(names['A'])} (A) and {_esc(names['B'])} (B)"
-        f"</h3><p>Judged as of the week of {_esc(summary.get('as_of') or '-')}, over the last "
-        f"{_esc(summary.get('window_weeks'))} weeks. Mutuality index: "
+        f"<h3>{escape(summary.get('couple_id'))}: {escape(names['A'])} (A) and "
+        f"{escape(names['B'])} (B)"
+        f"</h3><p>Judged as of the week of {escape(summary.get('as_of') or '-')}, over the last "
+        f"{escape(summary.get('window_weeks'))} weeks. Mutuality index: "
         f"<b>{_number(index)}</b>/100 (higher is more mutual){since}.</p>"
         f"{table}<p>Personal work (0-4): {personal_line}.</p><h4>Alerts</h4>{alert_html}"
     )
@@ -548,8 +539,8 @@ def reflections_html(answers: pd.DataFrame, names: dict[str, str], as_of: Any) -
     if frame.empty:
         return "<p>No reflections in these weeks.</p>"
     items = [
-        f"<p><b>{_day(r.week)}, {_esc(names.get(r.partner, r.partner))}:</b> "
-        f"<span style='white-space:pre-wrap'>{_esc(r.value)}</span></p>"
+        f"<p><b>{iso_day(r.week)}, {escape(names.get(r.partner, r.partner))}:</b> "
+        f"<span style='white-space:pre-wrap'>{escape(r.value)}</span></p>"
         for r in frame.sort_values(["week", "partner"], ascending=[False, True]).itertuples()
     ]
     return "".join(items)
@@ -566,18 +557,18 @@ class CaseloadView:
         self.frame = caseload(store, as_of)
         rows = [
             [
-                f"<b>{_esc(r['couple_id'])}</b>",
-                f"{_esc(r['name_a'])} &amp; {_esc(r['name_b'])}",
-                _day(r["as_of"]),
-                *[_esc(STATUS_LABELS.get(r[d], r[d])) for d in SHARE_DOMAINS],
+                f"<b>{escape(r['couple_id'])}</b>",
+                f"{escape(r['name_a'])} &amp; {escape(r['name_b'])}",
+                iso_day(r["as_of"]),
+                *[escape(STATUS_LABELS.get(r[d], r[d])) for d in SHARE_DOMAINS],
                 _number(r["personal_work"], "{:.1f}"),
                 _number(r["mutuality_index"]),
-                _esc(r["alerts"]),
+                escape(r["alerts"]),
             ]
             for _, r in self.frame.iterrows()
         ]
         header = [
-            "Couple", "Partners", "As of", *[_esc(DOMAIN_LABELS[d]) for d in SHARE_DOMAINS],
+            "Couple", "Partners", "As of", *[escape(DOMAIN_LABELS[d]) for d in SHARE_DOMAINS],
             "Personal work (lower)", "Index", "Alerts",
         ]  # fmt: skip
         self.table = widgets.HTML(_table(header, rows, "mutuality-caseload-table"))

@@ -19,7 +19,6 @@ from .analysis import (
     JUDGED_ITEMS,
     ONE_WEEK,
     Thresholds,
-    _day,
     as_week,
     judge,
     judge_domains,
@@ -27,6 +26,7 @@ from .analysis import (
     personal_work,
     weekly_shares,
 )
+from .formatting import iso_day
 from .instruments import DOMAIN_LABELS, SHARE_DOMAINS, Instrument, get_instrument
 from .scoring import inventory_scores, reliable_change
 from .validation import parse_couple_id
@@ -158,9 +158,9 @@ def _inventory_dict(
             )
         out[partner] = {
             "score": _num(latest["score"]),
-            "week": _day(latest["week"]),
+            "week": iso_day(latest["week"]),
             "previous_score": None if before is None else _num(before["score"]),
-            "previous_week": None if before is None else _day(before["week"]),
+            "previous_week": None if before is None else iso_day(before["week"]),
             **change,
         }
     return out
@@ -192,9 +192,9 @@ def summarize_frames(
     week = j.as_of[couple_id]
     summary: dict[str, Any] = {
         "couple_id": couple_id,
-        "as_of": _day(week),
+        "as_of": iso_day(week),
         "window_weeks": t.window_weeks,
-        "window_start": _day(week - (t.window_weeks - 1) * ONE_WEEK),
+        "window_start": iso_day(week - (t.window_weeks - 1) * ONE_WEEK),
         "names": dict(names),
         "domains": _domain_dicts(j.domains, couple_id),
         "mutuality_index": _num(j.index.get(couple_id)),
@@ -244,8 +244,8 @@ def _change(
         }
     return {
         "session": int(previous["number"]),
-        "date": _day(previous["date"]),
-        "as_of": _day(previous["as_of"]),
+        "date": iso_day(previous["date"]),
+        "as_of": iso_day(previous["as_of"]),
         "mutuality_index_then": then_index,
         "mutuality_index_now": now_index,
         "mutuality_index_change": (

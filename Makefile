@@ -5,8 +5,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Debian packages the reports (Pango, DejaVu fonts) and browser tests (Chromium) need.
-SYSTEM_PACKAGES := chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
+# Debian packages the reports (Pango, DejaVu fonts), browser tests (Chromium) and the
+# form server's TLS proxy (nginx; openssl makes the tests' certificate) need.
+SYSTEM_PACKAGES := chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 poppler-utils \
+	nginx openssl
 PYTEST_ARGS ?=
 
 .PHONY: help demo test lab serve lint format bench system-deps clean-venv hooks

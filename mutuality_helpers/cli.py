@@ -161,8 +161,42 @@ def worksheet(store: Store, couple: str, partner: str, week: str | None, instrum
 
 @cli.command()
 @click.option("--port", type=click.IntRange(1, 65535), default=8866, show_default=True)
-@click.option("--address", default=None, help="Bind address (needs --token unless loopback).")
-@click.option("--token", default=None, help="Access token (required with --address).")
+@click.option("--address", default=None, help="Bind address (needs a token unless loopback).")
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Owner-only file holding the access token (else $MUTUALITY_TOKEN).",
+)
+@click.option("--token", "token_argv", default=None, hidden=True)
+@click.option(
+    "--public-url",
+    default=None,
+    metavar="URL",
+    help="The address partners use (the TLS proxy's, e.g. https://checkin.example.org).",
+)
+@click.option(
+    "--max-forms",
+    type=click.IntRange(1, 1000),
+    default=10,
+    show_default=True,
+    help="Forms open at once; one more partner is asked to come back in a minute.",
+)
+@click.option(
+    "--pool",
+    type=click.IntRange(0, 20),
+    default=2,
+    show_default=True,
+    help="Preheated check-in kernels kept ready (0: none).",
+)
+@click.option(
+    "--idle-timeout",
+    type=click.IntRange(2, 86400),
+    default=900,
+    show_default=True,
+    metavar="SECONDS",
+    help="Shut a form's kernel down after this long without activity.",
+)
 @click.option(
     "--links",
     "links_for",
@@ -172,17 +206,60 @@ def worksheet(store: Store, couple: str, partner: str, week: str | None, instrum
 )
 @data_option
 def serve(
-    store: Store, port: int, address: str | None, token: str | None, links_for: tuple[str, ...]
+    store: Store,
+    port: int,
+    address: str | None,
+    token_file: Path | None,
+    token_argv: str | None,
+    public_url: str | None,
+    max_forms: int,
+    pool: int,
+    idle_timeout: int,
+    links_for: tuple[str, ...],
 ) -> None:
-    """Serve the couples' worksheets as a Voila app on 127.0.0.1 (code and tracebacks hidden)."""
-    from .serve import check_bind
-    from .serve import serve as run_app
+    """Serve the couples' worksheets (Voila, bounded and private) on 127.0.0.1 until stopped."""
+    from .serve import ServeError, ServeOptions, check_bind, read_token
+    from .serve import serve as run_server
 
-    check_bind(address, token)  # refuse before anything starts
+    if token_argv is not None:
+        raise ServeError(
+            "--token would show the secret to every local user (ps): put it in an owner-only "
+            "file (--token-file FILE) or in MUTUALITY_TOKEN"
+        )
+    options = ServeOptions(
+        port=port,
+        address=address,
+        token=read_token(token_file),
+        public_url=public_url,
+        max_forms=max_forms,
+        pool=pool,
+        idle_timeout=idle_timeout,
+    )
+    check_bind(options.address, options.token)  # refuse before anything starts
     couples = [store.require_couple(c) for c in links_for]
-    code = run_app(store.data_dir, port, address, token, announce=click.echo, links_for=couples)
+    data = store.data_dir
+    store.close()  # the server itself never opens the store; the forms' kernels do
+    code = run_server(data, options, announce=click.echo, links_for=couples)
     if code:
-        raise click.ClickException(f"Voila stopped with exit code {code}")
+        raise click.ClickException(f"the form server stopped with exit code {code}")
+
+
+@cli.command("proxy-config")
+@click.option("--server-name", required=True, help="The host name partners use.")
+@click.option("--certificate", required=True, help="TLS certificate (full chain), absolute path.")
+@click.option("--key", "certificate_key", required=True, help="Its private key, absolute path.")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8866,
+    show_default=True,
+    help="The port `mutuality serve` listens on.",
+)
+def proxy_config(server_name: str, certificate: str, certificate_key: str, port: int) -> None:
+    """Print the nginx site (TLS in front of `mutuality serve`) for this practice."""
+    from .proxy import nginx_site
+
+    click.echo(nginx_site(server_name, certificate, certificate_key, port), nl=False)
 
 
 def printable(text: str) -> str:

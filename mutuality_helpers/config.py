@@ -21,6 +21,10 @@ PROJECT_DIR = PACKAGE_DIR.parent
 NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
 DEFINITIONS_DIR = PACKAGE_DIR / "definitions"
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
+#: A Jupyter data folder (on the form server's JUPYTER_PATH): the Voila page template.
+VOILA_SHARE_DIR = PACKAGE_DIR / "share"
+#: What a practice installs around the form server: the nginx site, the systemd unit.
+DEPLOY_DIR = PACKAGE_DIR / "deploy"
 DEFAULT_DATA_DIR = PROJECT_DIR / "data"
 DEMO_DIR = DEFAULT_DATA_DIR / "demo"
 

@@ -29,7 +29,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .exceptions import MutualityError, ParameterError, ValidationError
+from . import notices
+from .exceptions import ParameterError, ValidationError
 from .formatting import escape
 from .instruments import Instrument, Item, get_instrument
 from .store import Answer, Store, make_answer
@@ -440,9 +441,9 @@ class InstrumentForm:
         self.save_button.disabled = True
         try:
             self.last_counts = self.store.save_answers(answers, source=self.source)
-        except MutualityError as exc:
+        except Exception as exc:  # noqa: BLE001 -- whatever broke, the partner keeps the answers
             self.status = "error"
-            self._say(f"Your answers could not be saved ({exc}). Please try again in a moment.")
+            self._say(notices.cannot_save(exc))
             return
         finally:
             self.save_button.disabled = False
@@ -524,7 +525,12 @@ def notebook_form(
     Parameters come from the notebook's ``parameters`` cell (a worksheet written
     by ``mutuality worksheet``); when ``couple_id`` is not set they come from a
     signed partner link, read from the ``QUERY_STRING`` Voila puts in the
-    kernel's environment.
+    kernel's environment. In a preheated kernel (the form server's pool) the
+    notebook has run up to here before anyone asked for it; it waits here for
+    the request that brings the link.
+
+    A partner sees a plain message, never a path or a store's internals
+    (:mod:`.notices`); the details go to the server's log.
     """
     import os
 
@@ -532,6 +538,10 @@ def notebook_form(
 
     try:
         if couple_id is None:
+            if query_string is None and os.environ.get("VOILA_PREHEAT") == "True":
+                from voila.utils import wait_for_request
+
+                wait_for_request()
             qs = os.environ.get("QUERY_STRING") if query_string is None else query_string
             if not qs:
                 return notice(
@@ -547,6 +557,6 @@ def notebook_form(
             store, instrument, params["couple_id"], params["partner"], params["week"]
         )
     except LinkError as exc:
-        return notice(f"This link does not work: {exc}. Please ask your therapist for a new one.")
-    except MutualityError as exc:
-        return notice(f"This worksheet cannot be opened: {exc}")
+        return notice(notices.link_refused(exc))
+    except Exception as exc:  # noqa: BLE001 -- a partner sees a message, never a traceback
+        return notice(notices.cannot_open(exc))

@@ -1,9 +1,12 @@
 """The couples' worksheets as a Voila app, and the partner links that open them.
 
-``mutuality serve`` runs Voila over a private folder holding *only* the two
-worksheet notebooks (never the therapist's session workbook or caseload), with
-code and tracebacks hidden. It binds 127.0.0.1; another address is refused
-unless a token is given too, so the data is never on a network without a key.
+``mutuality serve`` runs the form server (:mod:`.webapp`: Voila, bounded and
+private) over a private folder holding *only* the two worksheet notebooks (never
+the therapist's session workbook or caseload), with code and tracebacks hidden.
+It binds 127.0.0.1; another address is refused unless a token is given too, so
+the data is never on a network without a key. The token comes from a file or
+``MUTUALITY_TOKEN``, never the command line (``ps`` shows that to every user).
+For partners at home, a TLS reverse proxy (:mod:`.proxy`) stands in front.
 
 A partner's link carries the couple and the partner as query parameters, plus a
 signature (HMAC-SHA256 under a key kept owner-only in the data folder). Voila
@@ -20,13 +23,15 @@ import ipaddress
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from . import config
 from .exceptions import MutualityError, ValidationError
@@ -37,6 +42,8 @@ SERVED_NOTEBOOKS = ("weekly_checkin.ipynb", "mutuality_inventory.ipynb")
 LOCALHOST = "127.0.0.1"
 DEFAULT_PORT = 8866
 KEY_NAME = "link.key"
+#: Where the access token may come from besides a file (never the command line).
+TOKEN_ENV = "MUTUALITY_TOKEN"
 _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 
 
@@ -131,7 +138,77 @@ def parse_link_query(query_string: str, data: Any = None) -> dict[str, Any]:
     return {"couple_id": couple_id, "partner": partner, "week": week}
 
 
-# -- the Voila app ---------------------------------------------------------------------
+# -- the form server -------------------------------------------------------------------
+# The running server is webapp.FormServer (Voila, bounded and private); this part
+# checks what the therapist asked for and prepares the folder and environment.
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """How the form server runs; the defaults suit a small practice.
+
+    Attributes
+    ----------
+    port, address
+        Where to listen; the address is 127.0.0.1 unless given together with a token.
+    token
+        The access token, read by :func:`read_token` (a file or ``MUTUALITY_TOKEN``),
+        never taken from the command line, where ``ps`` shows it to every local user.
+    public_url
+        The address partners use, e.g. ``https://checkin.example.org`` behind the TLS
+        proxy: announced links start with it, and its host name is allowed.
+    max_forms
+        Forms open at once; one more partner is asked to come back in a minute.
+        Memory is bounded by ``max_forms`` plus the pool, about 115 MiB a kernel.
+    pool
+        Preheated check-in kernels kept ready (the inventory keeps one); 0 for none.
+    idle_timeout
+        Seconds without any activity after which a form's kernel is shut down.
+    """
+
+    port: int = DEFAULT_PORT
+    address: str | None = None
+    token: str | None = None
+    public_url: str | None = None
+    max_forms: int = 10
+    pool: int = 2
+    idle_timeout: int = 900
+
+    def __post_init__(self) -> None:
+        limits = {
+            "port": (self.port, 1, 65535),
+            "max_forms": (self.max_forms, 1, 1000),
+            "pool": (self.pool, 0, 20),
+            "idle_timeout": (self.idle_timeout, 2, 86400),
+        }
+        for name, (value, lo, hi) in limits.items():
+            if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+                raise ServeError(f"{name} must be a whole number from {lo} to {hi}, not {value!r}")
+        if self.public_url is not None:
+            object.__setattr__(self, "public_url", check_public_url(self.public_url))
+
+
+def read_token(token_file: str | os.PathLike | None = None, environ: Any = None) -> str | None:
+    """The access token: from ``token_file`` if given, else ``$MUTUALITY_TOKEN``, else none.
+
+    Raises
+    ------
+    ServeError
+        For a token file that is missing, empty, or readable by other users.
+    """
+    if token_file is None:
+        return (os.environ if environ is None else environ).get(TOKEN_ENV) or None
+    path = Path(token_file)
+    try:
+        mode = path.stat().st_mode
+        token = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ServeError(f"token file {path} cannot be read ({exc.strerror})") from None
+    if mode & 0o077:
+        raise ServeError(f"token file {path} is readable by other users: chmod 600 {path}")
+    if not token:
+        raise ServeError(f"token file {path} is empty")
+    return token
 
 
 def check_bind(address: str | None, token: str | None) -> str:
@@ -153,12 +230,50 @@ def check_bind(address: str | None, token: str | None) -> str:
         raise ServeError(f"--address {address!r} is not an IP address") from None
     if not token:
         raise ServeError(
-            f"refusing to serve client data on {address} without a token: add --token SECRET "
-            "(or leave out --address to stay on 127.0.0.1)"
+            f"refusing to serve client data on {address} without a token: put one in a file "
+            f"(--token-file FILE) or in {TOKEN_ENV} (or leave out --address to stay on "
+            "127.0.0.1, e.g. behind the TLS proxy)"
         )
     if len(token) < 16:
-        raise ServeError("--token must be at least 16 characters when serving beyond 127.0.0.1")
+        raise ServeError("the token must be at least 16 characters when serving beyond 127.0.0.1")
     return address
+
+
+def check_public_url(url: str) -> str:
+    """``url`` as partners' links start: ``http(s)://host[:port]``, no path.
+
+    Raises
+    ------
+    ServeError
+        For anything else.
+    """
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ServeError(f"--public-url {url!r} must look like https://checkin.example.org")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise ServeError(f"--public-url {url!r} must be the server's address only, no path")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def allowed_hosts(bind: str, public_url: str | None = None) -> set[str]:
+    """The ``Host`` names the server answers to: loopback, the bound address, the public URL's.
+
+    A DNS-rebinding page reaches the server under its *own* host name, which is not
+    on this list, so its requests are refused before they reach a kernel.
+    """
+    hosts = set(_LOOPBACK_NAMES)
+    if bind not in _LOOPBACK_NAMES and not ipaddress.ip_address(bind).is_unspecified:
+        hosts.add(bind)
+    if public_url:
+        hosts.add(urlsplit(public_url).hostname)
+    return {h.lower() for h in hosts}
+
+
+def kernel_server_ip(bind: str) -> str:
+    """Where a preheated kernel reaches the server to wait for its request (VOILA_APP_IP)."""
+    if bind in _LOOPBACK_NAMES or ipaddress.ip_address(bind).is_unspecified:
+        return LOCALHOST
+    return f"[{bind}]" if ":" in bind else bind
 
 
 def prepare_app_dir(root: Path | None = None) -> Path:
@@ -172,71 +287,92 @@ def prepare_app_dir(root: Path | None = None) -> Path:
     return root
 
 
-def voila_command(app_dir: Path, port: int, address: str, token: str | None = None) -> list[str]:
-    """The Voila command line: code and tracebacks hidden, no browser, one address."""
-    command = [
-        sys.executable,
-        "-m",
-        "voila",
-        str(app_dir),
-        "--no-browser",
-        "--strip_sources=True",
-        "--show_tracebacks=False",
-        f"--port={int(port)}",
-        "--Voila.port_retries=0",
-        f"--Voila.ip={address}",
-        # Kernels start per request, so each one sees its own link's QUERY_STRING.
-        "--preheat_kernel=False",
-    ]
-    # Without a token Voila asks for none: acceptable on loopback only (check_bind).
-    command.append(f"--token={token or ''}")
-    return command
-
-
-def voila_environment(data: Any = None) -> dict[str, str]:
+def voila_environment(data: Any = None, bind: str = LOCALHOST) -> dict[str, str]:
     """The server's (and so every kernel's) environment: the data folder is pinned."""
     env = dict(os.environ)
     env[config.DATA_ENV] = str(config.data_dir(data))
     # Keep the token out of the environment kernels inherit.
     env.pop("JUPYTER_TOKEN", None)
+    env.pop(TOKEN_ENV, None)
+    # Voila finds the project's page template (and its vendored assets) here.
+    env["JUPYTER_PATH"] = os.pathsep.join(
+        p for p in (str(config.VOILA_SHARE_DIR), env.get("JUPYTER_PATH")) if p
+    )
+    env["VOILA_APP_IP"] = kernel_server_ip(bind)
     return env
+
+
+def base_url(bind: str, options: ServeOptions) -> str:
+    """The start of every announced link: the public URL, else the bound address."""
+    if options.public_url:
+        return options.public_url
+    host = f"[{bind}]" if ":" in bind else bind
+    return f"http://{host}:{options.port}"
+
+
+def serve_command(data: Any, options: ServeOptions) -> list[str]:
+    """``mutuality serve`` with these options, for a background process (no token in it)."""
+    command = [
+        sys.executable,
+        "-m",
+        "mutuality_helpers.cli",
+        "serve",
+        f"--data={config.data_dir(data)}",
+        f"--port={options.port}",
+        f"--max-forms={options.max_forms}",
+        f"--pool={options.pool}",
+        f"--idle-timeout={options.idle_timeout}",
+    ]
+    if options.address:
+        command.append(f"--address={options.address}")
+    if options.public_url:
+        command.append(f"--public-url={options.public_url}")
+    return command
 
 
 def start(
     data: Any = None,
-    port: int = DEFAULT_PORT,
-    address: str | None = None,
-    token: str | None = None,
-    app_dir: Path | None = None,
+    options: ServeOptions | None = None,
     stdout: Any = None,
     stderr: Any = None,
-) -> tuple[subprocess.Popen, Path]:
-    """Start Voila in the background; returns the process and the served folder."""
-    bind = check_bind(address, token)
-    folder = prepare_app_dir(app_dir)
-    link_key(data)  # created by the server, before any kernel needs it
-    proc = subprocess.Popen(
-        voila_command(folder, port, bind, token),
-        env=voila_environment(data),
-        cwd=folder,
-        stdout=stdout,
-        stderr=stderr,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen:
+    """Start ``mutuality serve`` in the background; the token travels in its environment."""
+    options = options or ServeOptions()
+    check_bind(options.address, options.token)
+    child_env = dict(os.environ if env is None else env)
+    child_env.pop(TOKEN_ENV, None)
+    if options.token:
+        child_env[TOKEN_ENV] = options.token
+    return subprocess.Popen(
+        serve_command(data, options), env=child_env, stdout=stdout, stderr=stderr
     )
-    return proc, folder
+
+
+def run_app(app_dir: Path, data: Any, options: ServeOptions) -> int:
+    """Run the form server over ``app_dir`` in this process until SIGTERM or Ctrl-C."""
+    from . import webapp  # Voila and Tornado: only the server process needs them
+
+    bind = check_bind(options.address, options.token)
+    link_key(data)  # created by the server, before any kernel needs it
+    # Voila hands kernels this process's environment: pin it before anything starts.
+    environment = voila_environment(data, bind)
+    os.environ.clear()
+    os.environ.update(environment)
+    hosts = allowed_hosts(bind, options.public_url)
+    return webapp.run(app_dir, config.data_dir(data), bind, options, hosts)
 
 
 def serve(
     data: Any = None,
-    port: int = DEFAULT_PORT,
-    address: str | None = None,
-    token: str | None = None,
+    options: ServeOptions | None = None,
     announce: Any = print,
     links_for: Sequence[str] = (),
 ) -> int:
-    """Run the app in the foreground until interrupted; returns Voila's exit code."""
-    bind = check_bind(address, token)
-    host = f"[{bind}]" if ":" in bind else bind
-    base = f"http://{host}:{port}"
+    """Run the form server in the foreground until SIGTERM or Ctrl-C; returns its exit code."""
+    options = options or ServeOptions()
+    bind = check_bind(options.address, options.token)
+    base = base_url(bind, options)
     announce(f"serving the worksheets on {base}/ (Ctrl-C to stop)")
     for couple_id in links_for:
         for partner in ("A", "B"):
@@ -244,17 +380,17 @@ def serve(
                 ("weekly_checkin", "check-in"),
                 ("mutuality_inventory", "inventory"),
             ):
-                link = partner_link(base, couple_id, partner, form, token=token, data=data)
+                link = partner_link(base, couple_id, partner, form, token=options.token, data=data)
                 announce(f"  {couple_id} partner {partner} {label}: {link}")
-    proc, folder = start(data, port, bind, token)
+    # Until Voila installs its own handler, SIGTERM still cleans up (the finally below).
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    folder = prepare_app_dir()
     try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        try:
-            return proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            return proc.wait()
+        return run_app(folder, data, options)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)

@@ -84,10 +84,10 @@ def _by_class(states: dict) -> dict[str, str]:
     return found
 
 
-def _saved(state: dict) -> bool:
-    return any(
-        "Saved." in o.get("data", {}).get("text/plain", "") for o in state.get("outputs", [])
-    )
+def _said(state: dict, words: str) -> bool:
+    """Whether an Output widget's new state shows ``words``."""
+    outputs = state.get("outputs", [])
+    return any(words in o.get("data", {}).get("text/plain", "") for o in outputs)
 
 
 async def open_page(http: AsyncHTTPClient, url: str) -> tuple[str, str]:
@@ -189,7 +189,10 @@ async def check_in(
             while not visit.saved:
                 content = await next_comm_msg()
                 if content["comm_id"] == feedback:
-                    visit.saved = _saved(content["data"].get("state", {}))
+                    state = content["data"].get("state", {})
+                    visit.saved = _said(state, "Saved.")
+                    if _said(state, "Replace them"):  # a week answered before: confirm
+                        await send("comm_msg", widgets["mutuality-replace"], click)
             visit.timings["saved"] = time.perf_counter() - started
     except Exception as exc:  # noqa: BLE001 -- a benchmark counts failures, it does not stop
         visit.error = f"{type(exc).__name__}: {exc}"

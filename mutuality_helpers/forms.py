@@ -29,7 +29,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from . import notices
+from . import notices, preheat
 from .exceptions import ParameterError, ValidationError
 from .formatting import escape
 from .instruments import Instrument, Item, get_instrument
@@ -538,10 +538,8 @@ def notebook_form(
 
     try:
         if couple_id is None:
-            if query_string is None and os.environ.get("VOILA_PREHEAT") == "True":
-                from voila.utils import wait_for_request
-
-                wait_for_request()
+            if query_string is None:
+                preheat.wait_for_request()  # returns at once unless in Voila's pool
             qs = os.environ.get("QUERY_STRING") if query_string is None else query_string
             if not qs:
                 return notice(

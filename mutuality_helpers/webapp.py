@@ -25,7 +25,8 @@ Private
     - No directory listing: ``/`` is a welcome page; the contents API is gone.
 
 Service
-    - ``GET /health`` answers ``{"status": "ok", "accepting": bool}`` without a token.
+    - ``GET /health`` answers ``{"status": "ok", "accepting": bool, "warm": n}``,
+      without a token.
     - SIGTERM and Ctrl-C stop Voila, which shuts every kernel down (pool included).
 """
 
@@ -153,12 +154,17 @@ class WelcomeHandler(BaseVoilaHandler):
 
 
 class HealthHandler(tornado.web.RequestHandler):
-    """``/health``: up, and whether a form could open now. No token, nothing about anyone."""
+    """``/health``: up, whether a form could open now, how many preheated kernels wait.
+
+    No token needed, and nothing about anyone.
+    """
 
     def get(self) -> None:
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "no-store")
-        self.finish(json.dumps({"status": "ok", "accepting": accepting(self.settings)}))
+        warm = len(pooled_kernel_ids(self.settings["kernel_manager"]))
+        status = {"status": "ok", "accepting": accepting(self.settings), "warm": warm}
+        self.finish(json.dumps(status))
 
     def head(self) -> None:
         self.set_header("Cache-Control", "no-store")

@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import tornado.routing
 import tornado.web
@@ -132,11 +133,27 @@ class BoundedVoilaHandler(TornadoVoilaHandler):
         # Voila's page shuts its kernel down on close with a beacon that carries the
         # _xsrf cookie; Voila itself never sets that cookie, so the beacon was refused.
         self.xsrf_token  # noqa: B018 -- reading it sets the cookie
+        _drop_token(self.request)
         BoundedVoilaHandler.rendering += 1
         try:
             await super().get(path)
         finally:
             BoundedVoilaHandler.rendering -= 1
+
+
+def _drop_token(request: Any) -> None:
+    """Take the access token out of the request before Voila hands it to the kernel.
+
+    The token opens the door (checked above, and remembered in a cookie); the
+    worksheet's kernel gets the query string and URL, and has no use for it.
+    """
+    if "token" not in request.arguments:
+        return
+    kept = [(k, v) for k, v in parse_qsl(request.query, keep_blank_values=True) if k != "token"]
+    request.query = urlencode(kept)
+    request.uri = request.path + (f"?{request.query}" if request.query else "")
+    request.arguments.pop("token", None)
+    request.query_arguments.pop("token", None)
 
 
 def accepting(settings: dict) -> bool:

@@ -48,3 +48,46 @@ def demo_data_dir(_demo_template: Path, tmp_path: Path) -> Path:
 def demo_store(demo_data_dir: Path):
     with Store(demo_data_dir) as s:
         yield s
+
+
+@pytest.fixture
+def form_server(data_dir: Path, tmp_path: Path):
+    """Start ``mutuality serve`` (a free port, couple C001 in the store); stopped after the test.
+
+    Call it with the server's options; it returns a :class:`servers.FormServer` once up.
+    """
+    from servers import FormServer
+
+    started: list[FormServer] = []
+
+    def start(**options) -> FormServer:
+        with Store(data_dir) as s:
+            if "C001" not in set(s.couples()["couple_id"]):
+                s.add_couple("C001", "Sam", "Alex")
+        server = FormServer(data_dir, tmp_path / f"serve-{len(started)}.log", **options)
+        started.append(server)
+        pool = options.get("pool", 2)
+        server.wait(warm=pool + min(pool, 1))  # the check-in's pool and the inventory's one
+        return server
+
+    yield start
+    for server in started:
+        server.close()
+
+
+@pytest.fixture
+def tls_proxy(tmp_path: Path):
+    """Start Debian's nginx with the project's site in front of a form server's port."""
+    from servers import NGINX, TlsProxy, need_system_tool
+
+    need_system_tool(NGINX, "nginx", "MUTUALITY_REQUIRE_PROXY")
+    started: list[TlsProxy] = []
+
+    def start(upstream_port: int) -> TlsProxy:
+        proxy = TlsProxy(tmp_path / f"nginx-{len(started)}", upstream_port)
+        started.append(proxy)
+        return proxy
+
+    yield start
+    for proxy in started:
+        proxy.close()

@@ -1,13 +1,21 @@
-"""Server plumbing shared by the tests that start Voila or JupyterLab on 127.0.0.1."""
+"""Server plumbing shared by the tests that start servers on 127.0.0.1 (and always stop them).
+
+Voila or JupyterLab, the form server (``mutuality serve``) and nginx in front of it."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 
 def free_port() -> int:
@@ -50,3 +58,136 @@ def stop(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+# -- the form server and its TLS proxy ----------------------------------------------------
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def need_system_tool(path: str, package: str, require_env: str) -> None:
+    """Skip (with the reason) when a Debian tool is missing, unless ``require_env=1`` (CI)."""
+    if Path(path).exists():
+        return
+    problem = f"{path} not found (Debian package '{package}', installed by `make system-deps`)"
+    if os.environ.get(require_env) == "1":
+        pytest.fail(f"{require_env}=1 but {problem}")
+    pytest.skip(problem)
+
+
+class FormServer:
+    """``mutuality serve`` started by a test on a free loopback port, and its log."""
+
+    def __init__(self, data: Path, log: Path, **options):
+        from mutuality_helpers.serve import ServeOptions, start
+
+        self.port = options.pop("port", None) or free_port()
+        self.options = ServeOptions(port=self.port, **options)
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self._log_file = open(log, "wb")  # noqa: SIM115 -- closed in close()
+        self.proc = start(data, self.options, self._log_file, subprocess.STDOUT)
+        self.data = data
+
+    def wait(self, warm: int = 0, timeout: float = 120) -> dict:
+        """Until the server answers /health with at least ``warm`` preheated kernels."""
+        deadline = time.monotonic() + timeout
+        while True:
+            body = wait_for_http(self.base + "/health", self.proc, self.log, timeout=timeout)
+            health = json.loads(body)
+            if health["warm"] >= warm or time.monotonic() > deadline:
+                return health
+            time.sleep(0.2)
+
+    def health(self) -> dict:
+        with urllib.request.urlopen(self.base + "/health", timeout=30) as response:
+            return json.loads(response.read())
+
+    def link(self, couple: str, partner: str, base: str | None = None, **kwargs) -> str:
+        from mutuality_helpers.serve import partner_link
+
+        return partner_link(base or self.base, couple, partner, data=self.data, **kwargs)
+
+    def close(self) -> None:
+        stop(self.proc)
+        self._log_file.close()
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (valid two days) and its key, made with openssl."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],  # fmt: skip
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+class TlsProxy:
+    """Debian's nginx on loopback with the project's site in front of a form server."""
+
+    def __init__(self, folder: Path, upstream_port: int):
+        from mutuality_helpers.proxy import nginx_site
+
+        folder.mkdir(parents=True, exist_ok=True)
+        self.cert, key = self_signed_certificate(folder)
+        self.https_port, self.http_port = free_port(), free_port()
+        self.base = f"https://127.0.0.1:{self.https_port}"
+        site = nginx_site(
+            "127.0.0.1",
+            self.cert,
+            key,
+            upstream_port,
+            https_listen=f"127.0.0.1:{self.https_port}",
+            http_listen=f"127.0.0.1:{self.http_port}",
+        )
+        (folder / "site.conf").write_text(site, encoding="utf-8")
+        # The test's own main configuration: one process in the foreground, everything
+        # in the test's folder; the site is the project's, included as Debian does.
+        temp_paths = ""
+        for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            (folder / name).mkdir(exist_ok=True)
+            temp_paths += f"    {name}_temp_path {folder / name};\n"
+        main_config = (
+            "daemon off;\nmaster_process off;\nworker_processes 1;\n"
+            f"pid {folder}/nginx.pid;\nerror_log {folder}/error.log warn;\n"
+            "events { worker_connections 256; }\n"
+            f"http {{\n{temp_paths}    include {folder}/site.conf;\n}}\n"
+        )
+        (folder / "nginx.conf").write_text(main_config, encoding="utf-8")
+        self.log = folder / "error.log"
+        self._out = open(folder / "nginx.out", "wb")  # noqa: SIM115 -- closed in close()
+        self.proc = subprocess.Popen(
+            [NGINX, "-p", str(folder), "-e", str(self.log), "-c", str(folder / "nginx.conf")],
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+        )
+        self.ssl = ssl.create_default_context(cafile=str(self.cert))
+        opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=self.ssl))
+        wait_for_http(self.base + "/health", self.proc, folder / "nginx.out", opener=opener)
+
+    def open(self, url: str, headers: dict | None = None, timeout: float = 60):
+        request = urllib.request.Request(url, headers=headers or {})
+        return urllib.request.urlopen(request, timeout=timeout, context=self.ssl)
+
+    def close(self) -> None:
+        stop(self.proc)
+        self._out.close()

@@ -1,27 +1,31 @@
-"""The Voila app: bind address rules, only the worksheets served, signed partner links."""
+"""The form server's rules: bind address, token, options, served folder, links, settings.
+
+The running server (a real ``mutuality serve``) is tested in test_formserver.py.
+"""
 
 from __future__ import annotations
 
 import stat
-import subprocess
-import urllib.error
-import urllib.request
 
 import pytest
-from servers import free_port, stop, wait_for_http
 
 from mutuality_helpers import config
 from mutuality_helpers.cli import main
 from mutuality_helpers.serve import (
     SERVED_NOTEBOOKS,
+    TOKEN_ENV,
     LinkError,
     ServeError,
+    ServeOptions,
+    allowed_hosts,
     check_bind,
+    check_public_url,
     link_query,
     parse_link_query,
     partner_link,
     prepare_app_dir,
-    voila_command,
+    read_token,
+    serve_command,
     voila_environment,
 )
 
@@ -63,14 +67,100 @@ def test_cli_refuses_public_address_without_token(store, capsys):
     assert err.count("\n") == 1 and "without a token" in err
 
 
-def test_voila_hides_code_and_tracebacks(tmp_path):
-    command = voila_command(tmp_path, 8899, "127.0.0.1", None)
-    assert "--strip_sources=True" in command
-    assert "--show_tracebacks=False" in command
-    assert "--Voila.ip=127.0.0.1" in command
-    assert "--port=8899" in command and "--no-browser" in command
-    assert "--token=" in command  # loopback only: no token asked
-    assert f"--token={TOKEN}" in voila_command(tmp_path, 8899, "0.0.0.0", TOKEN)
+def test_cli_refuses_a_token_on_the_command_line(store, capsys):
+    code = main(["serve", "--token", TOKEN, "--data", str(store.data_dir)])
+    _out, err = capsys.readouterr()
+    assert code == 1 and err.count("\n") == 1
+    assert "--token-file" in err and TOKEN not in err
+
+
+def test_token_from_a_file_or_the_environment(tmp_path):
+    path = tmp_path / "token"
+    path.write_text(f"  {TOKEN}\n")
+    path.chmod(0o600)
+    assert read_token(path) == TOKEN
+    assert read_token(None, {TOKEN_ENV: "from-the-environment"}) == "from-the-environment"
+    assert read_token(None, {}) is None
+
+
+@pytest.mark.parametrize(
+    "content, mode, fragment",
+    [
+        (TOKEN, 0o644, "readable by other users"),
+        ("  \n", 0o600, "is empty"),
+        (None, None, "cannot be read"),
+    ],
+)
+def test_bad_token_files_are_refused(tmp_path, content, mode, fragment):
+    path = tmp_path / "token"
+    if content is not None:
+        path.write_text(content)
+        path.chmod(mode)
+    with pytest.raises(ServeError, match=fragment):
+        read_token(path)
+
+
+def test_cli_reads_the_token_file_before_anything_starts(store, tmp_path, capsys):
+    path = tmp_path / "token"
+    path.write_text(TOKEN)
+    path.chmod(0o640)
+    code = main(["serve", "--token-file", str(path), "--data", str(store.data_dir)])
+    assert code == 1 and "chmod 600" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "url, normal",
+    [
+        ("https://checkin.example.org", "https://checkin.example.org"),
+        ("https://checkin.example.org/", "https://checkin.example.org"),
+        ("http://192.168.1.20:8866", "http://192.168.1.20:8866"),
+    ],
+)
+def test_public_url(url, normal):
+    assert check_public_url(url) == normal
+
+
+@pytest.mark.parametrize(
+    "url", ["checkin.example.org", "ftp://x.org", "https://x.org/forms", "https://u@x.org"]
+)
+def test_public_url_refused(url):
+    with pytest.raises(ServeError, match="--public-url"):
+        check_public_url(url)
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"max_forms": 0}, "max_forms"),
+        ({"pool": -1}, "pool"),
+        ({"idle_timeout": 1}, "idle_timeout"),
+        ({"port": 70000}, "port"),
+        ({"pool": True}, "pool"),
+    ],
+)
+def test_serve_options_are_checked(kwargs, fragment):
+    with pytest.raises(ServeError, match=fragment):
+        ServeOptions(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "bind, public_url, extra, absent",
+    [
+        ("127.0.0.1", None, set(), {"0.0.0.0"}),
+        ("0.0.0.0", "https://checkin.example.org", {"checkin.example.org"}, {"0.0.0.0"}),
+        ("192.168.1.20", None, {"192.168.1.20"}, {"evil.example"}),
+    ],
+)
+def test_allowed_hosts(bind, public_url, extra, absent):
+    hosts = allowed_hosts(bind, public_url)
+    assert {"localhost", "127.0.0.1", "::1"} | extra <= hosts
+    assert not absent & hosts
+
+
+def test_the_background_command_carries_no_token(data_dir):
+    command = serve_command(data_dir, ServeOptions(address="0.0.0.0", token=TOKEN))
+    assert not any(TOKEN in part for part in command)
+    assert command[:4] == [command[0], "-m", "mutuality_helpers.cli", "serve"]
 
 
 def test_app_folder_holds_only_the_worksheets(tmp_path):
@@ -80,11 +170,15 @@ def test_app_folder_holds_only_the_worksheets(tmp_path):
     assert "session_workbook.ipynb" not in SERVED_NOTEBOOKS
 
 
-def test_kernels_get_the_data_folder(data_dir, monkeypatch):
+def test_kernels_get_the_data_folder_and_no_token(data_dir, monkeypatch):
     monkeypatch.setenv("JUPYTER_TOKEN", "secret")
-    env = voila_environment(data_dir)
+    monkeypatch.setenv(TOKEN_ENV, "secret-too")
+    env = voila_environment(data_dir, "192.168.1.20")
     assert env[config.DATA_ENV] == str(data_dir.resolve())
-    assert "JUPYTER_TOKEN" not in env
+    assert "JUPYTER_TOKEN" not in env and TOKEN_ENV not in env
+    assert env["JUPYTER_PATH"].split(":")[0] == str(config.VOILA_SHARE_DIR)
+    assert env["VOILA_APP_IP"] == "192.168.1.20"  # where a preheated kernel finds the server
+    assert voila_environment(data_dir, "0.0.0.0")["VOILA_APP_IP"] == "127.0.0.1"
 
 
 def test_link_round_trip_and_key_is_owner_only(data_dir):
@@ -125,28 +219,21 @@ def test_partner_link_points_at_the_render_url(data_dir):
     assert parse_link_query(url.split("?", 1)[1], data_dir)["partner"] == "B"
 
 
-class _FinishedProcess:
-    returncode = 0
-
-    def wait(self, timeout=None):
-        return 0
-
-
-def test_serve_announces_partner_links_and_cleans_up(data_dir, tmp_path, monkeypatch):
+def test_serve_announces_partner_links_and_cleans_up(data_dir, monkeypatch):
     import mutuality_helpers.serve as serve_module
 
-    started = {}
+    ran = {}
 
-    def fake_start(data, port, address, token):
-        started.update(data=data, port=port, address=address, token=token)
-        folder = prepare_app_dir(tmp_path / "app")
-        return _FinishedProcess(), folder
+    def fake_run_app(app_dir, data, options):
+        ran.update(app_dir=app_dir, files=sorted(p.name for p in app_dir.iterdir()))
+        return 0
 
-    monkeypatch.setattr(serve_module, "start", fake_start)
+    monkeypatch.setattr(serve_module, "run_app", fake_run_app)
     lines: list[str] = []
-    code = serve_module.serve(data_dir, 8870, None, None, announce=lines.append, links_for=["C001"])
+    options = ServeOptions(port=8870)
+    code = serve_module.serve(data_dir, options, announce=lines.append, links_for=["C001"])
     assert code == 0
-    assert started == {"data": data_dir, "port": 8870, "address": "127.0.0.1", "token": None}
+    assert ran["files"] == sorted(SERVED_NOTEBOOKS)
     assert lines[0].startswith("serving the worksheets on http://127.0.0.1:8870/")
     assert len(lines) == 5
     for partner, form, line in zip(
@@ -155,69 +242,14 @@ def test_serve_announces_partner_links_and_cleans_up(data_dir, tmp_path, monkeyp
         assert f"/voila/render/{form}.ipynb?" in line
         query = line.split("?", 1)[1]
         assert parse_link_query(query, data_dir)["partner"] == partner
-    assert not (tmp_path / "app").exists()  # the served copy is removed when Voila stops
+    assert not ran["app_dir"].exists()  # the served copy is removed when the server stops
 
 
-@pytest.mark.slow
-def test_voila_with_a_token_refuses_requests_without_it(data_dir, tmp_path):
-    from mutuality_helpers.serve import start
-    from mutuality_helpers.store import Store
+def test_announced_links_use_the_public_url(data_dir, monkeypatch):
+    import mutuality_helpers.serve as serve_module
 
-    with Store(data_dir) as s:
-        s.add_couple("C001")
-    port = free_port()
-    log = open(tmp_path / "voila.log", "wb")  # noqa: SIM115 -- closed below
-    proc, _folder = start(data_dir, port, None, TOKEN, tmp_path / "app", log, subprocess.STDOUT)
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args, **kwargs):
-            return None
-
-    opener = urllib.request.build_opener(NoRedirect)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        # Up when it answers at all: a redirect to the login page is an answer.
-        wait_for_http(
-            base + "/", proc, tmp_path / "voila.log", opener=opener, accept_http_error=True
-        )
-        with pytest.raises(urllib.error.HTTPError) as refused:
-            opener.open(partner_link(base, "C001", "A", data=data_dir), timeout=30)
-        assert refused.value.code in (302, 403)
-        allowed = opener.open(
-            partner_link(base, "C001", "A", token=TOKEN, data=data_dir), timeout=60
-        )
-        assert allowed.status == 200
-    finally:
-        stop(proc)
-        log.close()
-
-
-@pytest.mark.slow
-def test_voila_hides_a_traceback_from_the_page(data_dir, tmp_path):
-    """A notebook that fails shows neither the code nor the error's details to the partner."""
-    import nbformat
-
-    folder = prepare_app_dir(tmp_path / "app")
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_code_cell("secret_code_line = 1\nraise RuntimeError('SECRET-DETAIL-42')")
-    ]
-    nbformat.write(nb, folder / "boom.ipynb")
-    port = free_port()
-    log = open(tmp_path / "voila.log", "wb")  # noqa: SIM115 -- closed below
-    proc = subprocess.Popen(
-        voila_command(folder, port, "127.0.0.1"),
-        env=voila_environment(data_dir),
-        cwd=folder,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}/voila/render/boom.ipynb"
-        page = wait_for_http(url, proc, tmp_path / "voila.log").decode()
-        assert "SECRET-DETAIL-42" not in page
-        assert "secret_code_line" not in page
-        assert "There was an error when executing cell" in page
-    finally:
-        stop(proc)
-        log.close()
+    monkeypatch.setattr(serve_module, "run_app", lambda *args: 0)
+    lines: list[str] = []
+    options = ServeOptions(public_url="https://checkin.example.org/")
+    serve_module.serve(data_dir, options, announce=lines.append, links_for=["C001"])
+    assert lines[1].split(": ", 1)[1].startswith("https://checkin.example.org/voila/render/")

@@ -204,6 +204,13 @@ def worksheet(store: Store, couple: str, partner: str, week: str | None, instrum
     metavar="COUPLE",
     help="Print both partners' links for COUPLE (repeatable).",
 )
+@click.option(
+    "--nginx-site",
+    nargs=2,
+    default=None,
+    metavar="CERT KEY",
+    help="Print the nginx site for this server (TLS for --public-url's host) and exit.",
+)
 @data_option
 def serve(
     store: Store,
@@ -216,6 +223,7 @@ def serve(
     pool: int,
     idle_timeout: int,
     links_for: tuple[str, ...],
+    nginx_site: tuple[str, str] | None,
 ) -> None:
     """Serve the couples' worksheets (Voila, bounded and private) on 127.0.0.1 until stopped."""
     from .serve import ServeError, ServeOptions, check_bind, read_token
@@ -236,30 +244,17 @@ def serve(
         idle_timeout=idle_timeout,
     )
     check_bind(options.address, options.token)  # refuse before anything starts
+    if nginx_site:
+        from .proxy import site_for
+
+        click.echo(site_for(options, *nginx_site), nl=False)
+        return
     couples = [store.require_couple(c) for c in links_for]
     data = store.data_dir
     store.close()  # the server itself never opens the store; the forms' kernels do
     code = run_server(data, options, announce=click.echo, links_for=couples)
     if code:
         raise click.ClickException(f"the form server stopped with exit code {code}")
-
-
-@cli.command("proxy-config")
-@click.option("--server-name", required=True, help="The host name partners use.")
-@click.option("--certificate", required=True, help="TLS certificate (full chain), absolute path.")
-@click.option("--key", "certificate_key", required=True, help="Its private key, absolute path.")
-@click.option(
-    "--port",
-    type=click.IntRange(1, 65535),
-    default=8866,
-    show_default=True,
-    help="The port `mutuality serve` listens on.",
-)
-def proxy_config(server_name: str, certificate: str, certificate_key: str, port: int) -> None:
-    """Print the nginx site (TLS in front of `mutuality serve`) for this practice."""
-    from .proxy import nginx_site
-
-    click.echo(nginx_site(server_name, certificate, certificate_key, port), nl=False)
 
 
 def printable(text: str) -> str:

@@ -3,17 +3,18 @@
 Partners reach ``mutuality serve`` from home over HTTPS. TLS ends in nginx
 (Debian's package), which passes everything on to the form server on 127.0.0.1.
 The site file is ``deploy/nginx-site.conf``; :func:`nginx_site` fills in its few
-``@NAME@`` blanks (``mutuality proxy-config`` prints it), and the tests run the
-real nginx with exactly that text.
+``@NAME@`` blanks (``mutuality serve --public-url URL --nginx-site CERT KEY``
+prints it), and the tests run the real nginx with exactly that text.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from . import config
-from .serve import DEFAULT_PORT, ServeError
+from .serve import DEFAULT_PORT, ServeError, ServeOptions
 
 SITE_TEMPLATE = config.DEPLOY_DIR / "nginx-site.conf"
 SERVICE_TEMPLATE = config.DEPLOY_DIR / "mutuality-forms.service"
@@ -74,3 +75,20 @@ def nginx_site(
     for blank, value in blanks.items():
         text = text.replace(blank, value)
     return text
+
+
+def site_for(options: ServeOptions, certificate: str, certificate_key: str) -> str:
+    """The nginx site in front of a server run with ``options`` (its public URL's host).
+
+    Raises
+    ------
+    ServeError
+        Without an ``https://`` public URL on the standard port, which the site serves.
+    """
+    url = urlsplit(options.public_url or "")
+    if url.scheme != "https" or url.port not in (None, 443):
+        raise ServeError(
+            "--nginx-site needs --public-url https://NAME (the address partners use, port 443)"
+        )
+    cert, key = (Path(f).expanduser().absolute() for f in (certificate, certificate_key))
+    return nginx_site(url.hostname, cert, key, options.port)

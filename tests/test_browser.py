@@ -1,10 +1,12 @@
 """Real browser tests: Debian's Chromium driven by Playwright for Python.
 
-1. A partner opens their link to the Voila app, fills in the weekly check-in and
-   saves it; the store then holds every answer.
-2. The therapist's session workbook runs in JupyterLab and its charts render.
+1. A partner opens their link to the form server, fills in the weekly check-in
+   and saves it; the store then holds every answer. Every request the page makes
+   is recorded: any to another host fails the test, as does a CSP violation.
+2. The same from a phone (390 px, touch) over HTTPS through the real nginx proxy.
+3. The therapist's session workbook runs in JupyterLab and its charts render.
 
-Both servers are started by the tests on 127.0.0.1 and always stopped. Without
+Every server is started by the tests on 127.0.0.1 and always stopped. Without
 Chromium the tests skip with a reason, unless ``MUTUALITY_REQUIRE_BROWSER=1``
 (CI) makes them fail.
 """
@@ -18,11 +20,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from servers import free_port, stop, wait_for_http
 
-from mutuality_helpers import config, serve
+from mutuality_helpers import config
 from mutuality_helpers.demo import load_demo
 from mutuality_helpers.store import Store
 from mutuality_helpers.validation import week_of
@@ -57,40 +60,50 @@ def _need_browser() -> None:
     pytest.skip(f"browser tests skipped: {problem}")
 
 
+class Browser:
+    """Playwright's Chromium for one test; every page records what it asked for."""
+
+    def __init__(self, playwright):
+        self.browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        self.requests: list[str] = []
+        self.console: list[str] = []
+
+    def new_page(self, **context_options):
+        context = self.browser.new_context(**context_options)
+        context.set_default_timeout(30_000)
+        page = context.new_page()
+        page.on("request", lambda request: self.requests.append(request.url))
+        page.on("websocket", lambda ws: self.requests.append(ws.url))
+        page.on("console", lambda msg: self.console.append(f"{msg.type}: {msg.text}"))
+        return page
+
+    def hosts(self) -> set[str]:
+        return {urlsplit(url).netloc for url in self.requests if not url.startswith("data:")}
+
+    def assert_private(self, origin: str) -> None:
+        """Nothing was asked of another host, and the page broke no security policy."""
+        others = sorted({u for u in self.requests if urlsplit(u).netloc != urlsplit(origin).netloc})
+        assert not others, f"requests left the origin {origin}: {others[:5]}"
+        violations = [c for c in self.console if "Content Security Policy" in c]
+        assert not violations, violations[:3]
+
+
 @pytest.fixture
-def page():
+def browser():
     _need_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = Browser(p)
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 1600})
-            context.set_default_timeout(30_000)
-            yield context.new_page()
+            yield browser
         finally:
-            browser.close()
+            browser.browser.close()
 
 
 @pytest.fixture
-def voila_app(data_dir: Path, tmp_path: Path):
-    """Voila on 127.0.0.1 (a free port) against a temp store holding couple C001."""
-    _need_browser()  # before starting a server that would go unused
-    with Store(data_dir) as s:
-        s.add_couple("C001", "Sam", "Alex")
-    port = free_port()
-    log = open(tmp_path / "voila.log", "wb")  # noqa: SIM115 -- closed below
-    proc, folder = serve.start(
-        data_dir, port, None, None, app_dir=tmp_path / "app", stdout=log, stderr=subprocess.STDOUT
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_for_http(base + "/", proc, tmp_path / "voila.log")
-        yield base
-    finally:
-        stop(proc)
-        log.close()
-        shutil.rmtree(folder, ignore_errors=True)
+def page(browser):
+    return browser.new_page(viewport={"width": 1280, "height": 1600})
 
 
 def _move_slider(page, form, item: str, start: int, target: int) -> None:
@@ -101,9 +114,24 @@ def _move_slider(page, form, item: str, start: int, target: int) -> None:
         handle.press(key)
 
 
-def test_partner_fills_in_and_saves_a_checkin_in_voila(voila_app, page, data_dir):
-    url = serve.partner_link(voila_app, "C001", "B", data=data_dir)
-    page.goto(url)
+REFLECTION = "Alex took over dinners <b>all week</b> & I noticed."
+#: What the partner enters below, as the store keeps it.
+ENTERED = {
+    "energy": "7",
+    "teamwork": "4",
+    "share_repair": "30",
+    "share_connection": "60",
+    "share_emotional_labour": "45",
+    "share_practical_load": "52",
+    "personal_work_self": "3",
+    "personal_work_partner": "1",
+    "demands": "illness;caregiving",
+    "reflection": REFLECTION,
+}
+
+
+def _fill_in_and_save(page) -> None:
+    """What a partner does: every slider moved, two demands, a reflection, Save."""
     form = page.locator(".mutuality-form")
     form.wait_for()
     # Nothing of the notebook's code is on the page.
@@ -123,34 +151,61 @@ def test_partner_fills_in_and_saves_a_checkin_in_voila(voila_app, page, data_dir
     ).wait_for()
     form.locator(".mutuality-tag-illness").click()
     form.locator(".mutuality-tag-caregiving").click()
-    reflection = "Alex took over dinners <b>all week</b> & I noticed."
-    form.locator(".mutuality-input-reflection textarea").fill(reflection)
+    form.locator(".mutuality-input-reflection textarea").fill(REFLECTION)
 
     form.locator(".mutuality-save").click()
     form.locator(".mutuality-feedback").get_by_text("Saved.").wait_for()
 
+
+def _stored(data_dir: Path, partner: str) -> tuple[dict, set]:
     with Store(data_dir) as s:
-        got = s.answered_items("C001", "B", week_of(dt.date.today()))
+        got = s.answered_items("C001", partner, week_of(dt.date.today()))
         sources = set(s.answers("C001")["source"])
-    assert got == {
-        "energy": "7",
-        "teamwork": "4",
-        "share_repair": "30",
-        "share_connection": "60",
-        "share_emotional_labour": "45",
-        "share_practical_load": "52",
-        "personal_work_self": "3",
-        "personal_work_partner": "1",
-        "demands": "illness;caregiving",
-        "reflection": reflection,
-    }
+    return got, sources
+
+
+def test_partner_fills_in_and_saves_a_checkin_in_voila(form_server, browser, page, data_dir):
+    server = form_server(pool=1)
+    url = server.link("C001", "B")
+    page.goto(url)
+    _fill_in_and_save(page)
+    got, sources = _stored(data_dir, "B")
+    assert got == ENTERED
     assert sources == {"form:weekly_checkin"}
+    browser.assert_private(server.base)
+    assert any(u.startswith("ws://127.0.0.1") for u in browser.requests)  # the kernel's socket
 
     # A link edited to the other partner opens no form, and shows no traceback.
     page.goto(url.replace("partner=B", "partner=A"))
     page.locator(".mutuality-notice").get_by_text("This link does not work").wait_for()
     assert page.locator(".mutuality-form").count() == 0
     assert "Traceback" not in page.content()
+
+
+def test_a_phone_checks_in_over_https_through_the_proxy(form_server, tls_proxy, browser, data_dir):
+    """A phone on the practice network: 390 px Chromium, through the real nginx, over TLS."""
+    server = form_server(pool=1)
+    proxy = tls_proxy(server.port)
+    phone = browser.new_page(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=3,
+        is_mobile=True,
+        has_touch=True,
+        ignore_https_errors=True,  # the test's own self-signed certificate
+    )
+    response = phone.goto(server.link("C001", "A", base=proxy.base))
+    assert response.status == 200
+    headers = response.headers
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["strict-transport-security"].startswith("max-age=")
+    _fill_in_and_save(phone)
+    # The form fits the phone: nothing wider than the screen.
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+    got, _sources = _stored(data_dir, "A")
+    assert got == ENTERED
+    browser.assert_private(proxy.base)
+    assert any(u.startswith(f"wss://127.0.0.1:{proxy.https_port}/") for u in browser.requests)
 
 
 @pytest.fixture

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 
 import ipywidgets as widgets
 import pytest
 
-from mutuality_helpers.exceptions import ParameterError
+from mutuality_helpers.exceptions import ParameterError, StoreError
 from mutuality_helpers.forms import (
     FORM_CLASS,
     InstrumentForm,
@@ -304,14 +305,54 @@ def test_notebook_form_refuses_a_bad_link_with_a_message(couple_store, data_dir,
     assert "<script" not in shown.value
 
 
-def test_notebook_form_with_unknown_couple_says_so(couple_store, data_dir):
+def test_notebook_form_with_unknown_couple_says_the_link_is_not_in_use(couple_store, data_dir):
     shown = notebook_form("weekly_checkin", "C999", "A", data_dir=str(data_dir))
     assert isinstance(shown, widgets.HTML)
-    assert "no couple" in shown.value
+    assert "This link does not work: it is not in use any more" in shown.value
 
 
-def test_notebook_form_with_a_misspelt_data_folder_creates_nothing(tmp_path):
+def test_a_misspelt_data_folder_creates_nothing_and_the_page_shows_no_path(tmp_path, capfd):
     typo = tmp_path / "dtaa"
     shown = notebook_form("weekly_checkin", "C001", "A", None, str(typo))
-    assert "no Mutuality store in" in shown.value
+    assert "cannot be opened right now" in shown.value
+    assert str(tmp_path) not in shown.value and "store" not in shown.value
     assert not typo.exists()
+    # The server's log has the details, under the reference the partner sees.
+    reference = re.search(r"reference ([0-9A-F]{6})", shown.value).group(1)
+    log = capfd.readouterr().err
+    assert f"incident {reference}" in log and str(typo) in log
+
+
+class _BrokenStore:
+    """A store whose save fails as SQLite does when the file is damaged."""
+
+    def __init__(self, store, error):
+        self._store, self._error = store, error
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+    def save_answers(self, *args, **kwargs):
+        raise self._error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        StoreError(
+            "/srv/practice/data/workbook.sqlite is damaged (database disk image is malformed)"
+        ),
+        RuntimeError('(sqlite3.OperationalError) near "INSERT": syntax error [SQL: INSERT INTO x]'),
+    ],
+)
+def test_a_failed_save_shows_no_path_sql_or_internals(couple_store, error, capfd):
+    form = make_form(_BrokenStore(couple_store, error))
+    form.set_values(CHECKIN)
+    form.save_button.click()
+    assert form.status == "error"
+    shown = all_text(form.widget)
+    for internal in ("/srv", "sqlite", "SQL", "INSERT", "malformed", "Error"):
+        assert internal not in form.message and internal not in shown
+    assert "still on this page" in form.message
+    assert form.fields["reflection"].raw() == CHECKIN["reflection"]  # nothing lost
+    assert str(error) in capfd.readouterr().err  # the details are in the server's log

@@ -334,3 +334,22 @@ def test_a_failing_worksheet_shows_neither_code_nor_error(data_dir, tmp_path):
             assert "There was an error when executing cell" in page
         finally:
             stop(proc)
+
+
+def test_a_preheated_kernel_asks_where_voila_answers():
+    from mutuality_helpers import preheat
+
+    env = {"VOILA_APP_IP": "127.0.0.1", "VOILA_APP_PORT": "8870", "VOILA_SERVER_URL": "/"}
+    env["VOILA_KERNEL_ID"] = "0b7c-1"
+    assert preheat.request_info_url(env) == "ws://127.0.0.1:8870/voila/query/0b7c-1"
+    env["VOILA_WS_BASE_URL"] = "/forms/"
+    assert preheat.request_info_url(env) == "ws://127.0.0.1:8870/forms/voila/query/0b7c-1"
+
+
+def test_outside_the_pool_nothing_waits(monkeypatch):
+    from mutuality_helpers import preheat
+
+    monkeypatch.delenv("VOILA_PREHEAT", raising=False)
+    started = time.monotonic()
+    preheat.wait_for_request()  # papermill, nbval, a cold kernel: returns at once
+    assert time.monotonic() - started < 0.5

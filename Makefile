@@ -5,8 +5,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Debian packages the reports (Pango, DejaVu fonts) and browser tests (Chromium) need.
-SYSTEM_PACKAGES := chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
+# Debian packages the reports (Pango; DejaVu and Noto fonts, so every script and emoji a
+# client types prints) and browser tests (Chromium) need.
+SYSTEM_PACKAGES := chromium fonts-dejavu-core fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji \
+	libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
 PYTEST_ARGS ?=
 
 .PHONY: help demo test lab serve lint format bench system-deps clean-venv hooks

@@ -19,7 +19,7 @@ import yaml
 
 from .config import DEFINITIONS_DIR
 from .exceptions import InstrumentError, ValidationError
-from .validation import _shown, parse_text
+from .validation import parse_text, shown
 
 #: The five domains of relational lifting, in report order.
 DOMAINS: tuple[str, ...] = (
@@ -93,7 +93,7 @@ class Item:
         if not text:
             raise ValidationError(f"{self.id}: a value is required")
         if not re.fullmatch(r"[+-]?\d{1,9}", text):
-            raise ValidationError(f"{self.id}: expected a whole number, got {_shown(text)}")
+            raise ValidationError(f"{self.id}: expected a whole number, got {shown(text)}")
         value = int(text)
         if not (self.min <= value <= self.max):
             raise ValidationError(f"{self.id}: {value} is outside {self.min}-{self.max}")
@@ -284,8 +284,8 @@ def find_item(item_id: str) -> tuple[Instrument, Item]:
         for it in inst.items:
             if it.id == item_id:
                 return inst, it
-    shown = item_id if len(item_id) <= 40 else item_id[:37] + "..."
-    raise ValidationError(f"unknown item {shown!r}")
+    clipped = item_id if len(item_id) <= 40 else item_id[:37] + "..."
+    raise ValidationError(f"unknown item {clipped!r}")
 
 
 def share_item(domain: str) -> str:

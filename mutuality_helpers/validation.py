@@ -25,7 +25,8 @@ _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}
 
 
-def _shown(raw: Any) -> str:
+def shown(raw: Any) -> str:
+    """Raw input quoted for an error message, clipped to 30 characters."""
     text = str(raw)
     return repr(text if len(text) <= 30 else text[:27] + "...")
 
@@ -34,7 +35,7 @@ def parse_couple_id(raw: Any) -> str:
     text = "" if raw is None else str(raw).strip()
     if not COUPLE_ID_PATTERN.match(text):
         raise ValidationError(
-            f"couple id {_shown(text)} must be 1-32 letters, digits, '-' or '_' "
+            f"couple id {shown(text)} must be 1-32 letters, digits, '-' or '_' "
             "(a pseudonymous id, never a name)"
         )
     return text
@@ -43,7 +44,7 @@ def parse_couple_id(raw: Any) -> str:
 def parse_partner(raw: Any) -> str:
     text = "" if raw is None else str(raw).strip()
     if text not in PARTNERS:
-        raise ValidationError(f"partner {_shown(text)} must be A or B")
+        raise ValidationError(f"partner {shown(text)} must be A or B")
     return text
 
 
@@ -54,11 +55,11 @@ def parse_date(raw: Any, what: str = "date") -> dt.date:
         return raw
     text = "" if raw is None else str(raw).strip()
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        raise ValidationError(f"{what} {_shown(text)} must be a date written YYYY-MM-DD")
+        raise ValidationError(f"{what} {shown(text)} must be a date written YYYY-MM-DD")
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise ValidationError(f"{what} {_shown(text)} is not a real date") from None
+        raise ValidationError(f"{what} {shown(text)} is not a real date") from None
 
 
 def parse_week(raw: Any) -> dt.date:
@@ -86,7 +87,7 @@ def parse_bool(raw: Any, what: str = "value") -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ValidationError(f"{what} {_shown(raw)} must be true or false")
+    raise ValidationError(f"{what} {shown(raw)} must be true or false")
 
 
 def parse_name(raw: Any, what: str) -> str:
@@ -94,7 +95,7 @@ def parse_name(raw: Any, what: str) -> str:
     text = parse_text(raw, what, 60).strip()
     # Names are printed in terminals, forms and PDFs: control characters have no place there.
     if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text):
-        raise ValidationError(f"{what} {_shown(text)} contains control characters")
+        raise ValidationError(f"{what} {shown(text)} contains control characters")
     return text
 
 

@@ -26,7 +26,8 @@ from mutuality_helpers.interchange import (
     export_couple,
     import_files,
 )
-from mutuality_helpers.store import SEASON_REASONS, Store, make_answer
+from mutuality_helpers.models import SEASON_REASONS, make_answer
+from mutuality_helpers.store import Store
 
 FUZZ = settings(
     max_examples=40,

@@ -20,7 +20,9 @@ from pypdf import PdfReader
 from mutuality_helpers import config
 from mutuality_helpers.cli import main
 from mutuality_helpers.exceptions import ParameterError, UnknownCouple, UnknownSession
+from mutuality_helpers.formatting import STATUS_LABELS
 from mutuality_helpers.instruments import DOMAIN_LABELS, SHARE_DOMAINS
+from mutuality_helpers.models import make_answer
 from mutuality_helpers.report import (
     PARAMETERS,
     check_namespace,
@@ -28,8 +30,8 @@ from mutuality_helpers.report import (
     prepare,
     validate_request,
 )
-from mutuality_helpers.store import Store, make_answer
-from mutuality_helpers.summary import STATUS_LABELS, summarize
+from mutuality_helpers.store import Store
+from mutuality_helpers.summary import summarize
 
 COUPLE = "D004"  # chronic repair and feelings, an unagreed burnout season
 SESSION = 2
@@ -273,7 +275,7 @@ def test_typed_text_is_escaped_everywhere(demo_data_dir, demo_store):
 
 @pytest.mark.slow
 def test_kernel_reset_forgets_the_last_report_and_stop_leaves_nothing():
-    from mutuality_helpers.kernel import ReportKernel
+    from mutuality_helpers.engine import ReportKernel
 
     printed = []
 
@@ -299,7 +301,7 @@ def test_kernel_reset_forgets_the_last_report_and_stop_leaves_nothing():
 
 @pytest.mark.slow
 def test_a_kernel_that_cannot_preload_says_why(monkeypatch):
-    from mutuality_helpers import kernel as kernel_module
+    from mutuality_helpers import engine as kernel_module
     from mutuality_helpers.exceptions import ReportError
 
     monkeypatch.setattr(kernel_module, "PRELOAD", "import no_such_module  # {unused} {spec}")
@@ -314,7 +316,7 @@ def test_a_kernel_that_cannot_preload_says_why(monkeypatch):
 def test_a_failed_print_leaves_no_file(tmp_path, monkeypatch):
     import weasyprint
 
-    from mutuality_helpers.render import write_pdf
+    from mutuality_helpers.pdf import write_pdf
 
     class Broken:
         def __init__(self, **_):
@@ -359,20 +361,18 @@ def test_report_command_refuses_bad_requests_and_writes_nothing(
 
 
 def test_all_renders_only_due_sessions(demo_data_dir, demo_store):
-    from mutuality_helpers.render import due_sessions, is_current
-
-    every = due_sessions(demo_store)
+    every = demo_store.due_sessions()
     assert len(every) == len(demo_store.sessions())
     done = config.report_path("D001", 1, demo_data_dir)
     config.private_dir(done.parent)
     done.write_bytes(b"%PDF")
     os.utime(done, (2_000_000_000, 2_000_000_000))  # written after every change
-    assert is_current(demo_store, "D001", 1)
-    assert ("D001", 1) not in due_sessions(demo_store)
-    assert ("D001", 1) in due_sessions(demo_store, force=True)
+    assert demo_store.report_is_current("D001", 1)
+    assert ("D001", 1) not in demo_store.due_sessions()
+    assert ("D001", 1) in demo_store.due_sessions(force=True)
     # A new answer makes the couple's reports due again.
     os.utime(done, (1_000_000_000, 1_000_000_000))
-    assert ("D001", 1) in due_sessions(demo_store, ["D001"])
+    assert ("D001", 1) in demo_store.due_sessions(["D001"])
 
 
 @pytest.mark.slow

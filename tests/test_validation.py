@@ -14,7 +14,8 @@ import pytest
 from mutuality_helpers.exceptions import ImportRejected, ValidationError
 from mutuality_helpers.forms import InstrumentForm
 from mutuality_helpers.interchange import import_files, parse_csv
-from mutuality_helpers.store import Store, make_answer, make_season
+from mutuality_helpers.models import make_answer, make_season
+from mutuality_helpers.store import Store
 from mutuality_helpers.validation import parse_name, parse_text
 
 WEEK = dt.date(2026, 11, 23)

@@ -50,9 +50,10 @@ lab: $(BIN)/mutuality ## Open the notebooks in JupyterLab
 serve: $(BIN)/mutuality ## Serve the couples' worksheets as a Voila app on 127.0.0.1
 	$(BIN)/mutuality serve
 
-lint: $(BIN)/mutuality ## ruff check and format check
+lint: $(BIN)/mutuality ## ruff check, ruff format check, mypy
 	$(BIN)/ruff check mutuality_helpers tests benchmarks
 	$(BIN)/ruff format --check mutuality_helpers tests benchmarks
+	$(BIN)/mypy
 
 format: $(BIN)/mutuality ## ruff format and fix
 	$(BIN)/ruff format mutuality_helpers tests benchmarks

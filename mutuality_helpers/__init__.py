@@ -48,7 +48,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "render_reports": ("batch", "render_reports"),
     "ReportRequest": ("report", "ReportRequest"),
     "validate_request": ("report", "validate_request"),
-    "CaseloadView": ("session_ui", "CaseloadView"),
+    "CaseloadView": ("caseload_ui", "CaseloadView"),
     "SessionWorkbook": ("session_ui", "SessionWorkbook"),
     "Store": ("store", "Store"),
     "Summary": ("summary", "Summary"),
@@ -82,6 +82,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from .backup import restore as restore_backup
     from .batch import render_reports
     from .caseload_table import caseload
+    from .caseload_ui import CaseloadView
     from .erase import erase_couple
     from .exceptions import (
         ImportRejected,
@@ -101,7 +102,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from .models import make_answer, make_season
     from .render import render_report
     from .report import ReportRequest, validate_request
-    from .session_ui import CaseloadView, SessionWorkbook
+    from .session_ui import SessionWorkbook
     from .store import Store
     from .summary import Summary, summarize
     from .worksheets import write_worksheet

@@ -41,6 +41,26 @@ ALERT_COLUMNS = [
 ]
 
 
+def _alert(
+    couple_id: str,
+    kind: str,
+    partner: str | None,
+    message: str,
+    domain: str | None = None,
+    domains: list[str] | None = None,
+    weeks: int | None = None,
+    season_id: int | None = None,
+) -> dict[str, Any]:
+    """One alert record (a row of :func:`build_alerts`' frame)."""
+    record: dict[str, Any] = dict(
+        couple_id=couple_id, kind=kind, domain=domain, partner=partner, weeks=weeks,
+        season_id=season_id, message=message,
+    )  # fmt: skip
+    if domains is not None:
+        record["domains"] = domains
+    return record
+
+
 def _name(names: dict[str, dict[str, str]], couple_id: str, partner: str | None) -> str:
     if partner is None:
         return "neither partner"
@@ -84,8 +104,8 @@ def build_alerts(
             else "with no agreed season to explain it: this is drifting towards chronic."
         )
         records.append(
-            dict(couple_id=r.couple_id, kind=r.status, domain=r.domain, partner=r.carried_by,
-                 weeks=int(n), season_id=None, message=f"{label}: {who}, {tail}")
+            _alert(r.couple_id, r.status, r.carried_by, f"{label}: {who}, {tail}",
+                   domain=r.domain, weeks=int(n))
         )  # fmt: skip
 
     in_window_weeks = weekly if windowed else in_window(weekly, as_of, t.window_weeks)
@@ -116,16 +136,16 @@ def build_alerts(
                 doms = hit[s.season_id]
                 other = "B" if s.partner == "A" else "A"
                 labels = ", ".join(DOMAIN_LABELS[d].lower() for d in doms)
+                message = (
+                    f"{_name(names, s.couple_id, s.partner)}'s "
+                    f"{s.reason.replace('_', ' ')} season was planned to end on "
+                    f"{iso_day(s.planned_end)}, but {_name(names, s.couple_id, other)} "
+                    f"is still carrying more ({labels}): time to talk about it again."
+                )
                 records.append(
-                    dict(couple_id=s.couple_id, kind="season_overstayed",
-                         domain=doms[0] if len(doms) == 1 else None, domains=doms,
-                         partner=s.partner, weeks=None, season_id=int(s.season_id),
-                         message=(
-                             f"{_name(names, s.couple_id, s.partner)}'s "
-                             f"{s.reason.replace('_', ' ')} season was planned to end on "
-                             f"{iso_day(s.planned_end)}, but {_name(names, s.couple_id, other)} "
-                             f"is still carrying more ({labels}): time to talk about it again."
-                         ))
+                    _alert(s.couple_id, "season_overstayed", s.partner, message,
+                           domain=doms[0] if len(doms) == 1 else None, domains=doms,
+                           season_id=int(s.season_id))
                 )  # fmt: skip
         # Unagreed seasons that touch the window: they explain nothing until both agree.
         unagreed = spans.loc[
@@ -134,15 +154,14 @@ def build_alerts(
             & (spans["active_to"] >= spans["window_start"])
         ]
         for s in unagreed.itertuples(index=False):
+            message = (
+                f"{_name(names, s.couple_id, s.partner)}'s {s.reason.replace('_', ' ')} "
+                f"season ({iso_day(s.start)} to {iso_day(s.planned_end)}) is not agreed by "
+                "both partners, so it does not explain any imbalance."
+            )
             records.append(
-                dict(couple_id=s.couple_id, kind="unagreed_season", domain=None,
-                     partner=s.partner, weeks=None, season_id=int(s.season_id),
-                     message=(
-                         f"{_name(names, s.couple_id, s.partner)}'s {s.reason.replace('_', ' ')} "
-                         f"season ({iso_day(s.start)} to {iso_day(s.planned_end)}) is not "
-                         "agreed by "
-                         "both partners, so it does not explain any imbalance."
-                     ))
+                _alert(s.couple_id, "unagreed_season", s.partner, message,
+                       season_id=int(s.season_id))
             )  # fmt: skip
 
     # One-sided weeks: a share answer from one partner only.
@@ -156,15 +175,11 @@ def build_alerts(
         )  # fmt: skip
         for (couple_id, partner), n in counts.items():
             other = "B" if partner == "A" else "A"
-            records.append(
-                dict(couple_id=couple_id, kind="one_sided", domain=None, partner=partner,
-                     weeks=int(n), season_id=None,
-                     message=(
-                         f"{n} of the last {window} weeks rest on "
-                         f"{_name(names, couple_id, other)}'s view alone: "
-                         f"{_name(names, couple_id, partner)}'s check-in is missing."
-                     ))
-            )  # fmt: skip
+            message = (
+                f"{n} of the last {window} weeks rest on {_name(names, couple_id, other)}'s "
+                f"view alone: {_name(names, couple_id, partner)}'s check-in is missing."
+            )
+            records.append(_alert(couple_id, "one_sided", partner, message, weeks=int(n)))
 
     # Silence: no check-in from a partner for silence_weeks or more, up to as_of.
     spans = checkins.loc[checkins["couple_id"].isin(as_of.index)] if checkins is not None else None
@@ -182,14 +197,11 @@ def build_alerts(
                     if pd.notna(lw[couple_id])
                     else "none at all so far"
                 )
-                records.append(
-                    dict(couple_id=couple_id, kind="silence", domain=None, partner=partner,
-                         weeks=int(n), season_id=None,
-                         message=(
-                             f"No check-in from {_name(names, couple_id, partner)} for "
-                             f"{int(n)} weeks ({since})."
-                         ))
-                )  # fmt: skip
+                message = (
+                    f"No check-in from {_name(names, couple_id, partner)} for "
+                    f"{int(n)} weeks ({since})."
+                )
+                records.append(_alert(couple_id, "silence", partner, message, weeks=int(n)))
 
     # Most serious kind first, then domain order; a plain sort (alerts are few, even for a
     # whole caseload, and pandas would cost more per call than the sorting itself).

@@ -62,21 +62,31 @@ def _new_private_path(folder: Path, stem: str) -> Path:
     raise StoreError(f"could not find a free backup file name in {folder}")
 
 
-def _copy_store(source: Path, target: Path) -> None:
-    """Copy the store at ``source`` into the new file ``target`` as a self-contained file."""
+def _copy(source: Path, target: Path, standalone: bool) -> str:
+    """Copy the store ``source`` into ``target`` with SQLite's backup API; the check's answer.
+
+    One step (pages=-1): one read transaction on the source, one write transaction on the
+    target. ``standalone``: the copy is a new backup, made a single file (rollback journal;
+    the copy of a WAL store is flagged WAL) and fully checked; else it is the live store,
+    quickly checked.
+    """
     src = connect(source, read_only=True)
     try:
         dst = connect(target)
         try:
-            # One step (pages=-1): the snapshot is taken in a single read transaction.
             src.backup(dst)
-            # The copy of a WAL store is flagged WAL; a backup should be one file on its own.
-            dst.execute("PRAGMA journal_mode=DELETE")
-            check = integrity(dst, full=True)
+            if standalone:
+                dst.execute("PRAGMA journal_mode=DELETE")
+            return integrity(dst, full=standalone)
         finally:
             dst.close()
     finally:
         src.close()
+
+
+def _copy_store(source: Path, target: Path) -> None:
+    """Copy the store at ``source`` into the new file ``target`` as a self-contained file."""
+    check = _copy(source, target, standalone=True)
     if check != "ok":
         raise StoreError(f"the backup {target} failed its integrity check ({check})")
 
@@ -166,18 +176,9 @@ def restore(source: str | os.PathLike, data: str | os.PathLike | None = None) ->
     try:
         if store.exists() and store.stat().st_size > 0 and _store_is_healthy(store):
             safety = backup(data, stem="before-restore")
-            src = connect(source, read_only=True)
-            try:
-                dst = connect(store)
-                try:
-                    # Into the live store, in one transaction: writers wait on the lock
-                    # and readers see the old or the new content, never a mixture.
-                    src.backup(dst)
-                    check = integrity(dst)
-                finally:
-                    dst.close()
-            finally:
-                src.close()
+            # Into the live store, in one transaction: writers wait on the lock and readers
+            # see the old or the new content, never a mixture.
+            check = _copy(source, store, standalone=False)
             if check != "ok":
                 raise StoreError(f"{store} failed its check after the restore ({check})")
         else:

@@ -114,7 +114,7 @@ def _worker_renderer() -> Renderer:
         # Run at the worker's exit (multiprocessing's finalizers): kernel and sockets removed.
         util.Finalize(renderer, renderer.close, exitpriority=10)
         _worker["renderer"] = renderer
-    return _worker["renderer"]  # type: ignore[no-any-return]
+    return _worker["renderer"]
 
 
 def _render_in_worker(request: ReportRequest) -> Outcome:

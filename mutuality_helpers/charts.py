@@ -105,7 +105,7 @@ def lifting_chart(summary: Summary) -> alt.LayerChart:
     labels = base.mark_text(align="left", dx=4, fontSize=11, color="#222222").encode(
         x=alt.value(WIDTH + 6), y=y, text="label:N"
     )
-    return alt.layer(bars, centre, labels).properties(
+    return alt.LayerChart(layer=[bars, centre, labels]).properties(
         width=WIDTH,
         height=alt.Step(30),
         title=alt.Title(
@@ -125,13 +125,13 @@ def perception_chart(summary: Summary) -> alt.LayerChart:
     rows = []
     for domain in SHARE_DOMAINS:
         d = summary["domains"][domain]
-        for partner, key in (("A", "view_a"), ("B", "view_b")):
-            if d.get(key) is not None:
+        for partner, share in (("A", d["view_a"]), ("B", d["view_b"])):
+            if share is not None:
                 rows.append(
                     {
                         "domain": DOMAIN_LABELS[domain],
                         "view": names[partner],
-                        "share": d[key],
+                        "share": share,
                         "gap": d["perception_gap"],
                     }
                 )
@@ -159,7 +159,7 @@ def perception_chart(summary: Summary) -> alt.LayerChart:
         ],
     )
     centre = alt.Chart(pd.DataFrame({"x": [50]})).mark_rule(color=NEUTRAL).encode(x="x:Q")
-    return alt.layer(link, centre, dots).properties(
+    return alt.LayerChart(layer=[link, centre, dots]).properties(
         width=WIDTH,
         title=alt.Title(
             "Do you see it the same way?",
@@ -172,7 +172,7 @@ def perception_chart(summary: Summary) -> alt.LayerChart:
 # -- caseload -----------------------------------------------------------------------------------
 
 
-def caseload_chart(caseload: pd.DataFrame, limit: int | None = None) -> alt.Chart:
+def caseload_chart(caseload: pd.DataFrame, limit: int | None = None) -> alt.HConcatChart:
     """Every couple at a glance: one row per couple, status per domain, worst first.
 
     Parameters
@@ -189,7 +189,7 @@ def caseload_chart(caseload: pd.DataFrame, limit: int | None = None) -> alt.Char
     data["index"] = frame["mutuality_index"].round(0).to_numpy()
     data["alerts"] = frame["alerts"].to_numpy()
     order = data["couple"].tolist()
-    labels = [DOMAIN_LABELS[d] for d in SHARE_DOMAINS]
+    labels: list[Any] = [DOMAIN_LABELS[d] for d in SHARE_DOMAINS]
     y = alt.Y("couple:N", sort=order, title=None)
     # One row per couple; the fold into cells happens inside Vega-Lite.
     cells = (

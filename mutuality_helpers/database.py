@@ -151,7 +151,7 @@ class Database:
 
         return while_busy(attempt, READ_FAILED, sa.exc.OperationalError)
 
-    def fetch(self, query: sa.Executable) -> list[tuple[Any, ...]]:
+    def fetch(self, query: sa.Select[Any]) -> list[tuple[Any, ...]]:
         """Rows of ``query`` as plain tuples, through the driver's cursor (no row objects).
 
         For reads of many rows (a caseload's answers): SQLAlchemy rows cost about 15 us each.
@@ -166,7 +166,7 @@ class Database:
             try:
                 cursor = raw.cursor()
                 cursor.execute(sql)
-                return cursor.fetchall()
+                return [tuple(r) for r in cursor.fetchall()]
             finally:
                 raw.close()
 

@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
 from .exceptions import KernelDied, ReportError
 
@@ -103,10 +103,10 @@ class ReportKernel:
 
     def __init__(self, preload: bool = True) -> None:
         self.preload = preload
-        self.km = None
-        self.kc = None
+        self.km: Any = None  # jupyter_client's KernelManager, once started
+        self.kc: Any = None  # its BlockingKernelClient
         self._folder: Path | None = None
-        self._log = None
+        self._log: IO[bytes] | None = None
         self._ready = False
         self._preload_id: str | None = None
 
@@ -287,7 +287,7 @@ def register_engine() -> None:
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines
 
-    class WarmKernelEngine(NBClientEngine):  # type: ignore[misc]
+    class WarmKernelEngine(NBClientEngine):
         @classmethod
         def execute_managed_notebook(
             cls,

@@ -89,7 +89,7 @@ def _erase_in_file(path: Path, couple_id: str, wal: bool, always_compact: bool) 
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        if not (always_compact or sum(counts.values())):
+        if not always_compact and sum(counts.values()) == 0:
             return counts
         # Rebuild the file: no free page keeps an old copy of a deleted row.
         con.execute("VACUUM")

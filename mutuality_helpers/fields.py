@@ -72,7 +72,7 @@ class SliderField(ItemField):
     """An ``int`` item: a slider over its range, unanswered until moved."""
 
     def _build_input(self) -> widgets.Widget:
-        lo, hi = self.item.min, self.item.max
+        lo, hi = self.item.bounds
         self.slider = widgets.IntSlider(
             value=(lo + hi) // 2,
             min=lo,

@@ -93,18 +93,10 @@ def signed(value: Any, unit: str = "", digits: int = 0) -> str:
 
 
 def iso_day(value: Any) -> str:
-    """A date as ``YYYY-MM-DD``.
+    """A date as ``YYYY-MM-DD``, e.g. ``"2026-11-01"``.
 
-    Parameters
-    ----------
-    value
-        A date, datetime, :class:`pandas.Timestamp` or ISO date string; ``None``, NaN and
-        NaT count as missing.
-
-    Returns
-    -------
-    str
-        The ISO date, e.g. ``"2026-11-01"``, or ``"-"`` when ``value`` is missing.
+    ``value`` is a date, datetime, :class:`pandas.Timestamp` or ISO date string; a missing
+    one (``None``, NaN, NaT) is shown as ``"-"``, as by every function here.
     """
     if missing(value):
         return MISSING
@@ -112,20 +104,7 @@ def iso_day(value: Any) -> str:
 
 
 def long_day(value: Any) -> str:
-    """A date written out for people, e.g. ``"1 Nov 2026"``.
-
-    Parameters
-    ----------
-    value
-        A date, datetime, :class:`pandas.Timestamp` or ISO date string; ``None``, NaN and
-        NaT count as missing.
-
-    Returns
-    -------
-    str
-        The day without a leading zero, the abbreviated month and the year, or ``"-"``
-        when ``value`` is missing.
-    """
+    """A date written out for people, e.g. ``"1 Nov 2026"`` (no leading zero); as iso_day."""
     if missing(value):
         return MISSING
     day = pd.Timestamp(value)

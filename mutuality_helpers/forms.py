@@ -80,7 +80,6 @@ class InstrumentForm:
         self.source = f"form:{self.instrument.id}"
         self.status = ""
         self.message = ""
-        self.last_counts: dict[str, int] = {}
         first_week = week_of(self.today) if week is None else week_of(parse_date(week, "week"))
 
         self.fields: dict[str, ItemField] = {
@@ -240,7 +239,7 @@ class InstrumentForm:
     def _save(self, answers: list[Answer]) -> None:
         self.save_button.disabled = True
         try:
-            self.last_counts = self.store.save_answers(answers, source=self.source)
+            self.store.save_answers(answers, source=self.source)
         except MutualityError as exc:
             self.status = "error"
             self._say(f"Your answers could not be saved ({exc}). Please try again in a moment.")

@@ -66,6 +66,13 @@ class Item:
     def is_numeric(self) -> bool:
         return self.type in ("int", "share")
 
+    @property
+    def bounds(self) -> tuple[int, int]:
+        """``(min, max)`` of a numeric item (:func:`load_instrument` gives it both)."""
+        if self.min is None or self.max is None:
+            raise InstrumentError(f"item {self.id!r} has no min and max")
+        return self.min, self.max
+
     def parse(self, raw: Any) -> str:
         """Check ``raw`` against this item and return its canonical stored text.
 
@@ -95,8 +102,9 @@ class Item:
         if not re.fullmatch(r"[+-]?\d{1,9}", text):
             raise ValidationError(f"{self.id}: expected a whole number, got {shown(text)}")
         value = int(text)
-        if not (self.min <= value <= self.max):
-            raise ValidationError(f"{self.id}: {value} is outside {self.min}-{self.max}")
+        lo, hi = self.bounds
+        if not (lo <= value <= hi):
+            raise ValidationError(f"{self.id}: {value} is outside {lo}-{hi}")
         return str(value)
 
     def _parse_tags(self, raw: Any) -> str:

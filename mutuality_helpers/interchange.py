@@ -140,6 +140,7 @@ def parse_csv(path: str | os.PathLike, text: str | None = None) -> ParsedFile:
 
 def _parse_row(kind: str, record: list[str], parsed: ParsedFile) -> tuple[tuple[Any, ...], str]:
     """Validate one record into ``parsed``; return its identity key and its value."""
+    key: tuple[Any, ...]
     if kind == "answers":
         answer = make_answer(*record)
         parsed.answers.append(answer)

@@ -18,7 +18,6 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import jinja2
-from markupsafe import Markup
 
 from . import config, formatting
 from .instruments import DOMAIN_LABELS, SHARE_DOMAINS
@@ -59,11 +58,6 @@ def fragment(template: str, macro: str, /, *args: Any, **kwargs: Any) -> str:
     """One macro of an HTML template, rendered (e.g. ``fragment("forms.html.j2", "notice", m)``)."""
     module = environment().get_template(template).module
     return str(getattr(module, macro)(*args, **kwargs))
-
-
-def trusted(html: str) -> Markup:
-    """HTML we made ourselves (a rendered fragment, a chart's SVG), to embed unescaped."""
-    return Markup(html)
 
 
 # -- one view of a summary --------------------------------------------------------------------

@@ -50,7 +50,7 @@ def policy(sleep: Callable[[float], None] | None = None) -> tenacity.Retrying:
         wait=tenacity.wait_random_exponential(multiplier=0.05, max=MAX_PAUSE_S),
         retry=tenacity.retry_if_exception(is_busy),
         reraise=True,
-        **({} if sleep is None else {"sleep": sleep}),
+        sleep=tenacity.nap.sleep if sleep is None else sleep,
     )
 
 

@@ -25,7 +25,7 @@ from . import config
 from .exceptions import UnknownSeason, UnknownSession, ValidationError
 from .models import Season, make_season
 from .schema import answers_table, seasons_table, sessions_table
-from .store_answers import CouplesAndAnswers, _as_list, now_iso
+from .store_answers import CouplesAndAnswers, now_iso, of_couples
 from .validation import parse_date, parse_text, week_of
 from .weeks import mondays
 
@@ -165,10 +165,9 @@ class Store(CouplesAndAnswers):
     ) -> pd.DataFrame:
         """Seasons as a frame; ``start``, ``planned_end``, ``closed_on`` are datetime64."""
         s_t = seasons_table
-        query = sa.select(*[s_t.c[name] for name in SEASON_COLUMNS])
-        ids = _as_list(couple_ids)
-        if ids is not None:
-            query = query.where(s_t.c.couple_id.in_(ids))
+        query = of_couples(
+            sa.select(*[s_t.c[name] for name in SEASON_COLUMNS]), s_t.c.couple_id, couple_ids
+        )
         if season_id is not None:
             query = query.where(s_t.c.season_id == season_id)
         frame = pd.DataFrame(
@@ -225,10 +224,11 @@ class Store(CouplesAndAnswers):
     def sessions(self, couple_ids: Iterable[str] | str | None = None) -> pd.DataFrame:
         """Sessions as a frame; ``as_of`` is the Monday of the week holding the session date."""
         st = sessions_table
-        query = sa.select(st.c.couple_id, st.c.number, st.c.date, st.c.notes, st.c.agreements)
-        ids = _as_list(couple_ids)
-        if ids is not None:
-            query = query.where(st.c.couple_id.in_(ids))
+        query = of_couples(
+            sa.select(st.c.couple_id, st.c.number, st.c.date, st.c.notes, st.c.agreements),
+            st.c.couple_id,
+            couple_ids,
+        )
         rows = self.read(query.order_by(st.c.couple_id, st.c.number))
         frame = pd.DataFrame(rows, columns=["couple_id", "number", "date", "notes", "agreements"])
         frame["number"] = frame["number"].astype(int)

@@ -45,10 +45,13 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def _as_list(couple_ids: Iterable[str] | str | None) -> list[str] | None:
-    if isinstance(couple_ids, str):
-        return [couple_ids]
-    return None if couple_ids is None else list(couple_ids)
+def of_couples(
+    query: sa.Select[Any], column: Any, couple_ids: Iterable[str] | str | None
+) -> sa.Select[Any]:
+    """``query`` narrowed to ``couple_ids``: one id, several, or None (every couple)."""
+    if couple_ids is None:
+        return query
+    return query.where(column.in_([couple_ids] if isinstance(couple_ids, str) else couple_ids))
 
 
 def _week_frame(rows: list[Any], columns: list[str]) -> pd.DataFrame:
@@ -232,10 +235,9 @@ class CouplesAndAnswers(Database):
         ``instrument, saved_at, source``.
         """
         a = answers_table
-        query = sa.select(*[a.c[name] for name in ANSWER_COLUMNS])
-        ids = _as_list(couple_ids)
-        if ids is not None:
-            query = query.where(a.c.couple_id.in_(ids))
+        query = of_couples(
+            sa.select(*[a.c[name] for name in ANSWER_COLUMNS]), a.c.couple_id, couple_ids
+        )
         if items is not None:
             query = query.where(a.c.item.in_(list(items)))
         if partner is not None:
@@ -264,9 +266,9 @@ class CouplesAndAnswers(Database):
             query = query.where(a.c.week >= parse_date(start, "start").isoformat())
         if end is not None:
             query = query.where(a.c.week <= parse_date(end, "end").isoformat())
-        ids = _as_list(couple_ids)
-        if ids is not None:
-            query = query.where(a.c.couple_id.in_([parse_couple_id(c) for c in ids]))
+        if couple_ids is not None:
+            ids = [couple_ids] if isinstance(couple_ids, str) else couple_ids
+            query = of_couples(query, a.c.couple_id, [parse_couple_id(c) for c in ids])
         return _week_frame(self.fetch(query), FAST_COLUMNS)
 
     def answer_spans(self, items: Iterable[str] | None = None, until: Any = None) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from .analysis import judge, judge_domains, weekly_shares
 from .formatting import display_names_of, iso_day
 from .instruments import DOMAIN_LABELS, SHARE_DOMAINS, Instrument
 from .mutuality_index import mutuality_index, personal_work
-from .scoring import inventory_scores, reliable_change
+from .scoring import ReliableChange, inventory_scores, reliable_change
 from .thresholds import Thresholds
 from .validation import parse_couple_id
 from .weeks import as_week, window_start
@@ -221,6 +221,7 @@ def _inventory_dict(
         else:
             earlier = mine[:-1]
         before = earlier[-1] if earlier else None
+        change: ReliableChange
         if before is not None and before["week"] == latest["week"]:
             change = {"change": None, "method": None, "rci": None, "reliable": None,
                       "label": "no new inventory since the last session"}  # fmt: skip
@@ -235,7 +236,11 @@ def _inventory_dict(
             "week": iso_day(latest["week"]),
             "previous_score": None if before is None else _num(before["score"]),
             "previous_week": None if before is None else iso_day(before["week"]),
-            **change,
+            "change": change["change"],
+            "method": change["method"],
+            "rci": change["rci"],
+            "reliable": change["reliable"],
+            "label": change["label"],
         }
     return out
 
@@ -275,6 +280,8 @@ def summarize_frames(
         "personal_work": _personal_dict(j.personal, couple_id),
         "alerts": _alert_dicts(j.alerts, couple_id),
         "thresholds": asdict(t),
+        "change_since_last_session": None,
+        "inventory": {},
     }
     previous = None
     if sessions is not None and len(sessions):

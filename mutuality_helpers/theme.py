@@ -36,7 +36,7 @@ WIDTH = 460
 
 
 def _theme() -> alt.theme.ThemeConfig:
-    label = {"labelFont": FONT, "titleFont": FONT, "labelFontSize": 11, "titleFontSize": 11}
+    label: Any = {"labelFont": FONT, "titleFont": FONT, "labelFontSize": 11, "titleFontSize": 11}
     return {
         "config": {
             "font": FONT,
@@ -81,7 +81,7 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
 def _vegalite_to_svg(spec: dict[str, Any]) -> str:
     import vl_convert as vlc
 
-    version = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
+    version: str | None = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
     if version not in vlc.get_vegalite_versions():
         version = None  # vl-convert's newest; the spec is still validated by Altair
     return str(vlc.vegalite_to_svg(spec, vl_version=version))

@@ -118,19 +118,19 @@ def export(store: Store, couple: str, out: Path | None) -> None:
 @data_option
 def couples(store: Store, as_json: bool) -> None:
     """List every couple: display names, weeks answered, last answer."""
-    frame = store.couples()
-    frame["last_answer"] = frame["last_answer"].dt.strftime("%Y-%m-%d").fillna("-")
+    # Plain rows, no frame: listing the couples needs no pandas (a fast command).
+    rows = [{**r, "last_answer": r["last_answer"] or "-"} for r in store.couple_rows()]
     if as_json:
-        click.echo(json.dumps(frame.to_dict(orient="records"), indent=2))
+        click.echo(json.dumps(rows, indent=2))
         return
-    if frame.empty:
+    if not rows:
         click.echo("no couples yet (try: mutuality demo, or mutuality import FILE)")
         return
     click.echo(f"{'couple':<10} {'partner A':<16} {'partner B':<16} {'weeks':>5}  last answer")
-    for r in frame.itertuples(index=False):
+    for r in rows:
         click.echo(
-            f"{r.couple_id:<10} {printable(r.name_a) or '-':<16} {printable(r.name_b) or '-':<16} "
-            f"{r.weeks_answered:>5}  {r.last_answer}"
+            f"{r['couple_id']:<10} {printable(r['name_a']) or '-':<16} "
+            f"{printable(r['name_b']) or '-':<16} {r['weeks_answered']:>5}  {r['last_answer']}"
         )
 
 

@@ -12,15 +12,18 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-import pandas as pd
-
 #: What a missing value (``None``, NaN, NaT) is shown as.
 MISSING = "-"
 
 
 def missing(value: Any) -> bool:
     """True for ``None``, NaN and NaT."""
-    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+    if value is None:
+        return True
+    # pandas only for what may be NaN or NaT: names and numbers format without it.
+    import pandas as pd
+
+    return bool(pd.api.types.is_scalar(value) and pd.isna(value))
 
 
 #: How each status is written for people.
@@ -100,6 +103,8 @@ def iso_day(value: Any) -> str:
     """
     if missing(value):
         return MISSING
+    import pandas as pd
+
     return pd.Timestamp(value).date().isoformat()
 
 
@@ -107,6 +112,8 @@ def long_day(value: Any) -> str:
     """A date written out for people, e.g. ``"1 Nov 2026"`` (no leading zero); as iso_day."""
     if missing(value):
         return MISSING
+    import pandas as pd
+
     day = pd.Timestamp(value)
     return f"{day.day} {day:%b %Y}"  # "%-d" is not portable (Windows)
 

@@ -16,18 +16,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import sqlalchemy as sa
 
 from . import config
 from .exceptions import UnknownSeason, UnknownSession, ValidationError
 from .models import Season, make_season
 from .schema import answers_table, seasons_table, sessions_table
-from .store_answers import CouplesAndAnswers, now_iso, of_couples
+from .store_answers import CouplesAndAnswers, frame, now_iso, of_couples
 from .validation import parse_date, parse_text, week_of
-from .weeks import mondays
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SEASON_COLUMNS = [
     "season_id", "couple_id", "partner", "reason", "start", "planned_end",
@@ -170,14 +171,13 @@ class Store(CouplesAndAnswers):
         )
         if season_id is not None:
             query = query.where(s_t.c.season_id == season_id)
-        frame = pd.DataFrame(
-            self.read(query.order_by(s_t.c.couple_id, s_t.c.start)), columns=SEASON_COLUMNS
+        return frame(
+            self.read(query.order_by(s_t.c.couple_id, s_t.c.start)),
+            SEASON_COLUMNS,
+            days=["start", "planned_end", "closed_on"],
+            ints=["season_id"],
+            flags=["agreed"],
         )
-        for col in ("start", "planned_end", "closed_on"):
-            frame[col] = pd.to_datetime(frame[col], format="%Y-%m-%d")
-        frame["agreed"] = frame["agreed"].astype(bool)
-        frame["season_id"] = frame["season_id"].astype(int)
-        return frame
 
     # -- sessions ----------------------------------------------------------------------
 
@@ -229,12 +229,13 @@ class Store(CouplesAndAnswers):
             st.c.couple_id,
             couple_ids,
         )
+        from .weeks import mondays
+
         rows = self.read(query.order_by(st.c.couple_id, st.c.number))
-        frame = pd.DataFrame(rows, columns=["couple_id", "number", "date", "notes", "agreements"])
-        frame["number"] = frame["number"].astype(int)
-        frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
-        frame["as_of"] = mondays(frame["date"])
-        return frame[SESSION_COLUMNS]
+        columns = ["couple_id", "number", "date", "notes", "agreements"]
+        sessions = frame(rows, columns, days=["date"], ints=["number"])
+        sessions["as_of"] = mondays(sessions["date"])
+        return sessions[SESSION_COLUMNS]
 
     def session(self, couple_id: str, number: int) -> dict[str, Any]:
         """One session as a dict; raises :class:`UnknownSession`."""

@@ -8,10 +8,9 @@ which import file); a replaced value goes to ``answer_history``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -21,6 +20,9 @@ from .formatting import display_names
 from .models import Answer, make_couple
 from .schema import answers_table, couples_table, history_table
 from .validation import parse_couple_id, parse_date, parse_partner, parse_week
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ANSWER_COLUMNS = [
     "couple_id", "partner", "week", "item", "value", "value_num",
@@ -54,11 +56,29 @@ def of_couples(
     return query.where(column.in_([couple_ids] if isinstance(couple_ids, str) else couple_ids))
 
 
-def _week_frame(rows: list[Any], columns: list[str]) -> pd.DataFrame:
-    frame = pd.DataFrame.from_records(rows, columns=columns)
-    frame["week"] = pd.to_datetime(frame["week"], format="%Y-%m-%d")
-    frame["value_num"] = frame["value_num"].astype(float)
-    return frame
+def frame(
+    rows: Sequence[Any],
+    columns: list[str],
+    days: Sequence[str] = (),
+    floats: Sequence[str] = (),
+    ints: Sequence[str] = (),
+    flags: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Rows read from the store as a frame, with ``days`` (ISO text) as datetime64.
+
+    pandas is imported here, when a frame is first made: opening a store and listing the
+    couples on the command line need none of it (``benchmarks/bench_cli.py``).
+    """
+    import pandas as pd
+
+    out = pd.DataFrame.from_records(rows, columns=columns)
+    for col in days:
+        out[col] = pd.to_datetime(out[col], format="%Y-%m-%d")
+    for col, kind in [*((c, float) for c in floats), *((c, int) for c in ints)]:
+        out[col] = out[col].astype(kind)
+    for col in flags:
+        out[col] = out[col].astype(bool)
+    return out
 
 
 class CouplesAndAnswers(Database):
@@ -122,8 +142,9 @@ class CouplesAndAnswers(Database):
         self.get_couple(couple_id)
         return couple_id
 
-    def couples(self) -> pd.DataFrame:
-        """Every couple: display names as stored, weeks answered, last answered week."""
+    def couple_rows(self) -> list[dict[str, Any]]:
+        """Every couple as plain values: ``couple_id, name_a, name_b`` (as stored),
+        ``weeks_answered`` and ``last_answer`` (ISO text, or None)."""
         c, a = couples_table, answers_table
         stats = (
             sa.select(
@@ -145,13 +166,13 @@ class CouplesAndAnswers(Database):
             .select_from(c.outerjoin(stats, stats.c.couple_id == c.c.couple_id))
             .order_by(c.c.couple_id)
         )
-        frame = pd.DataFrame(
-            self.read(query),
-            columns=["couple_id", "name_a", "name_b", "weeks_answered", "last_answer"],
-        )
-        frame["weeks_answered"] = frame["weeks_answered"].astype(int)
-        frame["last_answer"] = pd.to_datetime(frame["last_answer"])
-        return frame
+        return [dict(row._mapping) for row in self.read(query)]
+
+    def couples(self) -> pd.DataFrame:
+        """Every couple: display names as stored, weeks answered, last answered week."""
+        columns = ["couple_id", "name_a", "name_b", "weeks_answered", "last_answer"]
+        rows = [[r[c] for c in columns] for r in self.couple_rows()]
+        return frame(rows, columns, days=["last_answer"], ints=["weeks_answered"])
 
     # -- saving answers ------------------------------------------------------------------
 
@@ -243,7 +264,7 @@ class CouplesAndAnswers(Database):
         if partner is not None:
             query = query.where(a.c.partner == parse_partner(partner))
         query = query.order_by(a.c.couple_id, a.c.week, a.c.partner, a.c.item)
-        return _week_frame(self.read(query), ANSWER_COLUMNS)
+        return frame(self.read(query), ANSWER_COLUMNS, days=["week"], floats=["value_num"])
 
     def answers_between(
         self,
@@ -269,7 +290,7 @@ class CouplesAndAnswers(Database):
         if couple_ids is not None:
             ids = [couple_ids] if isinstance(couple_ids, str) else couple_ids
             query = of_couples(query, a.c.couple_id, [parse_couple_id(c) for c in ids])
-        return _week_frame(self.fetch(query), FAST_COLUMNS)
+        return frame(self.fetch(query), FAST_COLUMNS, days=["week"], floats=["value_num"])
 
     def answer_spans(self, items: Iterable[str] | None = None, until: Any = None) -> pd.DataFrame:
         """First and last answered week per couple and partner, over ``items`` (None: all).
@@ -285,17 +306,13 @@ class CouplesAndAnswers(Database):
         if until is not None:
             query = query.where(a.c.week <= parse_date(until, "until").isoformat())
         columns = ["couple_id", "partner", "first_week", "last_week"]
-        frame = pd.DataFrame.from_records(self.fetch(query), columns=columns)
-        for col in ("first_week", "last_week"):
-            frame[col] = pd.to_datetime(frame[col], format="%Y-%m-%d")
-        return frame
+        return frame(self.fetch(query), columns, days=["first_week", "last_week"])
 
     def answer_history(self, couple_id: str) -> pd.DataFrame:
         """Every replaced value of a couple's answers, oldest first."""
         h = history_table
         query = sa.select(h).where(h.c.couple_id == couple_id).order_by(h.c.id)
-        rows = self.read(query)
-        return pd.DataFrame(rows, columns=[c.name for c in h.columns]).drop(columns="id")
+        return frame(self.read(query), [c.name for c in h.columns]).drop(columns="id")
 
     def answered_items(self, couple_id: str, partner: str, week: Any) -> dict[str, str]:
         """One partner's stored answers for one week, item -> value (for "already answered")."""

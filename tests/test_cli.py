@@ -36,6 +36,17 @@ def test_starting_the_command_line_imports_no_heavy_library(module):
     assert shown.stdout.strip() == "[]"
 
 
+def test_listing_the_couples_needs_no_pandas(demo_data_dir):
+    code = (
+        "import sys; from mutuality_helpers.cli import main; "
+        f"code = main(['couples', '--data', {str(demo_data_dir)!r}]); "
+        "print('pandas' in sys.modules, code)"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip().splitlines()[-1] == "False 0"
+    assert "D004" in shown.stdout
+
+
 def test_the_package_loads_its_public_names_on_first_use():
     import mutuality_helpers
 

@@ -323,19 +323,20 @@ def load_demo(store: Store, folder: str | Path = config.DEMO_DIR) -> dict[str, i
     Returns the import counts plus ``sessions_added``.
     """
     folder = Path(folder)
-    result = import_files(
-        store, [folder / "couples.csv", folder / "answers.csv", folder / "seasons.csv"]
-    )
-    counts = dict(result.counts)
-    counts["sessions_added"] = 0
-    existing = store.sessions()
-    with open(folder / "sessions.csv", encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            mine = existing[existing["couple_id"] == row["couple_id"]]
-            if (mine["date"].dt.date.astype(str) == row["date"]).any():
-                continue
-            store.add_session(row["couple_id"], row["date"], row["notes"], row["agreements"])
-            counts["sessions_added"] += 1
+    with store.atomic():  # the couples and their sessions, or nothing
+        result = import_files(
+            store, [folder / "couples.csv", folder / "answers.csv", folder / "seasons.csv"]
+        )
+        counts = dict(result.counts)
+        counts["sessions_added"] = 0
+        existing = store.sessions()
+        with open(folder / "sessions.csv", encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                mine = existing[existing["couple_id"] == row["couple_id"]]
+                if (mine["date"].dt.date.astype(str) == row["date"]).any():
+                    continue
+                store.add_session(row["couple_id"], row["date"], row["notes"], row["agreements"])
+                counts["sessions_added"] += 1
     return counts
 
 

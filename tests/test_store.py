@@ -177,37 +177,36 @@ def test_create_false_refuses_a_folder_without_a_store(tmp_path):
     assert not missing.exists()
 
 
-@pytest.mark.parametrize("version", [None, "", "two", "99"])
-def test_a_store_without_a_usable_schema_version_is_refused_untouched(data_dir, version):
+def refused_untouched(data_dir, *statements: tuple[str, tuple]) -> None:
+    """Make a store, change its recorded version with ``statements``: it is refused, unchanged."""
     with Store(data_dir) as s:
         path = s.path
     with sqlite3.connect(path) as con:
-        if version is None:
-            con.execute("DELETE FROM alembic_version")
-        else:
-            con.execute("UPDATE alembic_version SET version_num = ?", (version,))
+        for sql, params in statements:
+            con.execute(sql, params)
     con.close()
     before = path.read_bytes()
     with pytest.raises(StoreError, match="schema"):
         Store(data_dir)
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("version", [None, "", "two", "99"])
+def test_a_store_without_a_usable_schema_version_is_refused_untouched(data_dir, version):
+    if version is None:
+        refused_untouched(data_dir, ("DELETE FROM alembic_version", ()))
+    else:
+        refused_untouched(data_dir, ("UPDATE alembic_version SET version_num = ?", (version,)))
 
 
 @pytest.mark.parametrize("version", [None, "two", "99"])
 def test_a_store_from_before_alembic_without_a_usable_version_is_refused_untouched(
     data_dir, version
 ):
-    with Store(data_dir) as s:
-        path = s.path
-    with sqlite3.connect(path) as con:
-        # What release 0.1 wrote: no alembic_version, only meta.schema_version.
-        con.execute("DROP TABLE alembic_version")
-        if version is None:
-            con.execute("DELETE FROM meta")
-        else:
-            con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (version,))
-    con.close()
-    before = path.read_bytes()
-    with pytest.raises(StoreError, match="schema"):
-        Store(data_dir)
-    assert path.read_bytes() == before
+    # What release 0.1 wrote: no alembic_version, only meta.schema_version.
+    drop = ("DROP TABLE alembic_version", ())
+    if version is None:
+        refused_untouched(data_dir, drop, ("DELETE FROM meta", ()))
+    else:
+        update = "UPDATE meta SET value = ? WHERE key = 'schema_version'"
+        refused_untouched(data_dir, drop, (update, (version,)))

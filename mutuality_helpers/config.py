@@ -18,8 +18,7 @@ notebooks and the demo couples) is found with :mod:`importlib.resources`. In a
 checkout the notebooks and the demo couples are the checkout's own ``notebooks/``
 and ``data/demo/`` (the folders therapists open and git tracks); a built wheel
 carries copies of them as package data (``mutuality_helpers/notebooks``,
-``mutuality_helpers/demo_data``: see ``[tool.setuptools.package-dir]`` in
-pyproject.toml).
+``mutuality_helpers/demo_data``: see ``force-include`` in pyproject.toml).
 
 The folder constants below (``NOTEBOOKS_DIR``, ``DEFINITIONS_DIR``,
 ``TEMPLATES_DIR``, ``DEMO_DIR``, ``DEFAULT_DATA_DIR``) are resolved on first use,

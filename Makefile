@@ -13,8 +13,10 @@ UV_VERSION := 0.13.9
 INSTALLED := $(VENV)/.installed-from-lock
 # uv uses the Python it is given and never downloads one.
 export UV_PYTHON_DOWNLOADS := never
-# Debian packages the reports (Pango, DejaVu fonts) and browser tests (Chromium) need.
-SYSTEM_PACKAGES := chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
+# Debian packages the reports (Pango; DejaVu and Noto fonts, so every script and emoji a
+# client types prints) and browser tests (Chromium) need.
+SYSTEM_PACKAGES := chromium fonts-dejavu-core fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji \
+	libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
 APT_GET ?= apt-get
 PYTEST_ARGS ?=
 # Extra JupyterLab options, e.g. make lab LAB_ARGS="--no-browser --port=8899".
@@ -47,7 +49,7 @@ system-deps: ## Install the Debian packages for PDFs and browser tests (says whi
 	missing=$$(echo $$missing); \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v $(APT_GET) >/dev/null; then \
-		echo "make: about to install these Debian packages (Pango and DejaVu fonts for the PDF reports, Chromium for the browser tests, poppler-utils): $$missing"; \
+		echo "make: about to install these Debian packages (Pango and DejaVu and Noto fonts for the PDF reports, Chromium for the browser tests, poppler-utils): $$missing"; \
 		echo "make: running $(APT_GET) update, then $(APT_GET) install -y $$missing"; \
 		$(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq $$missing >/dev/null; \
 	else \

@@ -17,6 +17,14 @@ from .exceptions import ValidationError
 PARTNERS = ("A", "B")
 # Pseudonymous ids end up in file names, so they are kept to a safe alphabet.
 COUPLE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+# Lone surrogates: what a broken emoji or a clipped paste leaves in a browser string, and what
+# Python makes of invalid UTF-8 bytes on the command line (U+DC80-U+DCFF, "surrogateescape").
+# No UTF-8 file or database can hold them.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Every date the workbook handles lies well inside this span (and inside what pandas can
+# represent), so a typo such as 0001-01-01 is named as one instead of failing deep inside.
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2199, 12, 31)
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}
 
@@ -45,16 +53,22 @@ def parse_partner(raw: Any) -> str:
 
 def parse_date(raw: Any, what: str = "date") -> dt.date:
     if isinstance(raw, dt.datetime):
-        return raw.date()
-    if isinstance(raw, dt.date):
-        return raw
-    text = "" if raw is None else str(raw).strip()
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        raise ValidationError(f"{what} {_shown(text)} must be a date written YYYY-MM-DD")
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(f"{what} {_shown(text)} is not a real date") from None
+        day = raw.date()
+    elif isinstance(raw, dt.date):
+        day = raw
+    else:
+        text = "" if raw is None else str(raw).strip()
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValidationError(f"{what} {_shown(text)} must be a date written YYYY-MM-DD")
+        try:
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(f"{what} {_shown(text)} is not a real date") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationError(
+            f"{what} {day.isoformat()} is outside {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}"
+        )
+    return day
 
 
 def parse_week(raw: Any) -> dt.date:
@@ -95,9 +109,22 @@ def parse_name(raw: Any, what: str) -> str:
 
 
 def parse_text(raw: Any, what: str, max_length: int = 4000, required: bool = False) -> str:
+    """Text as typed, kept exactly, or refused with the reason (never silently changed)."""
     text = "" if raw is None else str(raw)
     if "\x00" in text:
         raise ValidationError(f"{what} must not contain NUL characters")
+    broken = _SURROGATE.search(text)
+    if broken:
+        code = ord(broken.group())
+        if 0xDC80 <= code <= 0xDCFF:
+            raise ValidationError(
+                f"{what} is not valid UTF-8 text (byte 0x{code - 0xDC00:02X} at character "
+                f"{broken.start() + 1}); check the text's encoding"
+            )
+        raise ValidationError(
+            f"{what} holds half of a character (U+{code:04X} at character {broken.start() + 1}), "
+            "as a broken emoji or a clipped paste leaves; please retype that part"
+        )
     if len(text) > max_length:
         raise ValidationError(f"{what} is {len(text)} characters, at most {max_length} allowed")
     if required and not text.strip():

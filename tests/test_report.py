@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -384,3 +385,67 @@ def test_all_with_two_jobs_renders_in_parallel_and_prints_paths(demo_data_dir, c
     assert all(p.stat().st_size > 10_000 for p in paths)
     assert "reports" in err and "2/2" in err  # the progress bar, on stderr
     assert "D005" in pdf_text(paths[1])
+
+
+# -- everything typed is printed: long unbroken runs, every script, emoji --------------------
+
+MIXED = "Ελληνικά Русский עברית العربية हिन्दी 中文 日本語 한국어 ไทย 😀🙏🌱"
+UNBROKEN = "".join(chr(ord("a") + i % 26) for i in range(3000))  # no space to break at
+URL = "https://example.org/" + "path/" * 120 + "?q=" + "x" * 200
+
+
+def _glyphs(text: str) -> str:
+    # PDF text extraction puts line breaks where the text wrapped: compare without white space.
+    return re.sub(r"\s+", "", text)
+
+
+def body_text(path: Path) -> str:
+    """The text a reader sees: poppler's pdftotext keeps only what lies on the page (pypdf
+    would also return a run that overflows the page edge), without the page furniture
+    (running title, footer) that a page break puts in the middle of a long run."""
+    shown = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    )
+    # -layout keeps each running title and footer on one line of its own.
+    furniture = re.compile(r"^\s*(Session report: .*Mutuality Workbook|Confidential: .*)$")
+    return "\n".join(line for line in shown.stdout.splitlines() if not furniture.match(line))
+
+
+@pytest.mark.slow
+def test_long_unbroken_and_mixed_script_text_prints_whole(demo_data_dir, demo_store):
+    from mutuality_helpers.render import render_report
+
+    week = demo_store.sessions(COUPLE).iloc[-1]["as_of"].date()
+    demo_store.add_couple(COUPLE, "Ana 😀", "李 Ben")
+    demo_store.save_answers(
+        [
+            make_answer(COUPLE, "A", week, "reflection", UNBROKEN),
+            make_answer(COUPLE, "B", week, "reflection", MIXED),
+        ],
+        "test",
+    )
+    demo_store.update_session(COUPLE, SESSION, notes=URL, agreements=UNBROKEN[:500])
+    path = render_report(COUPLE, SESSION, data=demo_data_dir, include_reflections=True)
+    text = _glyphs(body_text(path))
+    for typed in (UNBROKEN, URL, UNBROKEN[:500], "Ana😀", "李Ben"):
+        assert _glyphs(typed) in text, f"lost from the PDF: {typed[:40]}..."
+    # Complex scripts come back from text extraction in visual, not logical, order (the
+    # Devanagari vowel sign i precedes its consonant): every character must be there.
+    for ch in _glyphs(MIXED):
+        assert ch in text, f"{ch!r} (U+{ord(ch):04X}) is missing from the PDF"
+    # A glyph the fonts lack would be embedded as .notdef: every font used must be one we ship.
+    fonts = {
+        str(font["/BaseFont"]).split("+", 1)[-1]
+        for page in PdfReader(path).pages
+        for font in page["/Resources"]["/Font"].values()
+    }
+    assert all(f.startswith(("DejaVu", "Noto")) for f in fonts), fonts
+    # Without the Noto fonts, Pango draws emoji, CJK, Devanagari and Thai as DejaVu's empty
+    # boxes: each script must have come from a font that has it.
+    for script_font in (
+        "Noto-Color-Emoji",
+        "Noto-Sans-CJK",
+        "Noto-Sans-Devanagari",
+        "Noto-Sans-Thai",
+    ):
+        assert any(f.startswith(script_font) for f in fonts), (script_font, fonts)

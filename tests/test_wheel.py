@@ -198,6 +198,10 @@ def test_worksheet_is_written_from_the_shipped_notebook(installed, demo_output):
     assert 'notebook_form("weekly_checkin"' in "".join(c.source for c in nb.cells)
 
 
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_serve_answers_a_partner_link_over_http_and_stops(installed, demo_output):
     port = free_port()
     log = installed["work"] / "serve.log"
@@ -209,6 +213,8 @@ def test_serve_answers_a_partner_link_over_http_and_stops(installed, demo_output
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches the whole group, as in a terminal
+            # A runner started in the background ignores SIGINT, and children inherit that.
+            preexec_fn=_interruptible,
         )
         try:
             wait_for_http(f"http://127.0.0.1:{port}/", proc, log, accept_http_error=True)

@@ -34,7 +34,7 @@ from .store import Store, make_answer, make_season
 from .summary import caseload, summarize
 from .worksheets import write_worksheet
 
-__version__ = "0.1.0"
+__version__ = __import__("importlib.metadata").metadata.version("mutuality-workbook")
 
 # charts is not imported here: Altair's import is slow, and only notebooks and reports draw.
 __all__ = [

@@ -1,7 +1,8 @@
 """The ``mutuality`` command line.
 
 Every command takes ``--data DIR`` (else ``MUTUALITY_DATA``, else the checkout's
-``data/``). Errors are one line on stderr and a non-zero exit, never a traceback.
+``data/``, or the user data folder outside a checkout: see :mod:`.config`). Errors
+are one line on stderr and a non-zero exit, never a traceback.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ DATA_OPTION = click.option(
     "data",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Data folder (default: $MUTUALITY_DATA, else the checkout's data/).",
+    help="Data folder (default: $MUTUALITY_DATA, else the checkout's data/, else the user "
+    "data folder, e.g. ~/.local/share/mutuality-workbook).",
 )
 
 

@@ -38,6 +38,7 @@ from .formatting import escape, long_day
 from .instruments import DOMAIN_LABELS, SHARE_DOMAINS
 from .summary import STATUS_LABELS
 from .validation import parse_couple_id, parse_date, week_of
+from .voila_guard import refusal_message, under_voila
 
 PAPERS: tuple[str, ...] = ("A4", "Letter")
 THRESHOLD_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Thresholds))
@@ -590,10 +591,44 @@ def lean_svg(svg: str) -> str:
     return _INERT_SVG_ATTRIBUTES.sub("", svg)
 
 
-def prepare(**params: Any) -> SessionReport:
-    """Validate the notebook's parameters and build the report (inside the report kernel)."""
+class ReportNotice:
+    """Stands in for a :class:`SessionReport` where the notebook must show no report.
+
+    Its first section shows why; the others show nothing.
+    """
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def header(self) -> Any:
+        return _html(f'<p class="mutuality-notice">{escape(self.message)}</p>')
+
+    def _nothing(self) -> None:
+        return None
+
+    mutuality = alerts = charts = seasons = agreements = _nothing
+    personal_work = reflections = method = _nothing
+
+
+#: What the report notebook says when it is opened as it is, with no parameters filled in.
+TEMPLATE_NOTICE = (
+    "This notebook is the template of the PDF session report; opened as it is, it shows "
+    "no couple. Render a report with `mutuality report COUPLE --session N`."
+)
+
+
+def prepare(**params: Any) -> SessionReport | ReportNotice:
+    """Validate the notebook's parameters and build the report (inside the report kernel).
+
+    Under Voila, and when the notebook runs with every parameter at its default (opened
+    as it is, e.g. by ``pytest --nbval-lax notebooks/``), a :class:`ReportNotice` instead.
+    """
     from .store import Store
 
+    if under_voila():
+        return ReportNotice(refusal_message("The session report"))
+    if all(params.get(name, default) == default for name, default in PARAMETERS.items()):
+        return ReportNotice(TEMPLATE_NOTICE)
     data_dir = _require_store(check_parameters(params)["data_dir"])
     with Store(data_dir) as store:  # opened once: validation and content share it
         return SessionReport(validate_request(params, store), store)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 import pandas as pd
@@ -32,6 +32,10 @@ from .forms import notice, show_message
 from .instruments import DOMAIN_LABELS, SHARE_DOMAINS
 from .store import SEASON_REASONS, Store, make_season
 from .validation import parse_couple_id, parse_date, week_of
+from .voila_guard import refusal
+
+if TYPE_CHECKING:
+    from IPython.display import HTML
 
 #: Chart order on the page (keys of ``charts.couple_charts``).
 CHART_KEYS = ("lifting", "timeline", "perception", "wellbeing", "personal_work")
@@ -231,8 +235,14 @@ class SessionWorkbook:
     @classmethod
     def open(
         cls, couple_id: Any = None, session: Any = None, data_dir: Any = None
-    ) -> SessionWorkbook | widgets.HTML:
-        """What the notebook shows: the workbook, or a plain message saying what is wrong."""
+    ) -> SessionWorkbook | widgets.HTML | HTML:
+        """What the notebook shows: the workbook, or a plain message saying what is wrong.
+
+        Under Voila, only a refusal (:mod:`~mutuality_helpers.voila_guard`): no store is opened.
+        """
+        refused = refusal("The session workbook")
+        if refused is not None:
+            return refused
         try:
             if couple_id is not None:
                 try:
@@ -581,7 +591,12 @@ class CaseloadView:
         self.widget.add_class("mutuality-caseload")
 
     @classmethod
-    def open(cls, week: Any = None, data_dir: Any = None) -> CaseloadView | widgets.HTML:
+    def open(cls, week: Any = None, data_dir: Any = None) -> CaseloadView | widgets.HTML | HTML:
+        """What the notebook shows: the caseload, a message saying what is wrong, or (under
+        Voila) a refusal."""
+        refused = refusal("The caseload")
+        if refused is not None:
+            return refused
         try:
             as_of = None if week in (None, "") else parse_date(week, "week")
             return cls(_open_store(data_dir), as_of)

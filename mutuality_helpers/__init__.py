@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+__version__ = __import__("importlib.metadata").metadata.version("mutuality-workbook")
 
 #: Public name -> (module, name in that module).
 _EXPORTS: dict[str, tuple[str, str]] = {

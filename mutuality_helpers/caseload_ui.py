@@ -6,7 +6,7 @@ What ``notebooks/caseload.ipynb`` shows: the caseload chart and a table (escaped
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
@@ -17,6 +17,10 @@ from .presentation import fragment
 from .session_ui import TEMPLATE, open_store, svg_widget
 from .store import Store
 from .validation import parse_date
+from .voila_guard import refusal
+
+if TYPE_CHECKING:
+    from IPython.display import HTML
 
 
 class CaseloadView:
@@ -42,7 +46,12 @@ class CaseloadView:
         self.widget.add_class("mutuality-caseload")
 
     @classmethod
-    def open(cls, week: Any = None, data_dir: Any = None) -> CaseloadView | widgets.HTML:
+    def open(cls, week: Any = None, data_dir: Any = None) -> CaseloadView | widgets.HTML | HTML:
+        """What the notebook shows: the caseload, a message saying what is wrong, or (under
+        Voila) a refusal."""
+        refused = refusal("The caseload")
+        if refused is not None:
+            return refused
         try:
             as_of = None if week in (None, "") else parse_date(week, "week")
             return cls(open_store(data_dir), as_of)

@@ -1,7 +1,8 @@
 """The ``mutuality`` command line.
 
 Every command takes ``--data DIR`` (else ``MUTUALITY_DATA``, else the checkout's
-``data/``). Errors are one line on stderr and a non-zero exit, never a traceback.
+``data/``, or the user data folder outside a checkout: see :mod:`.config`). Errors
+are one line on stderr and a non-zero exit, never a traceback.
 
 Only click and the package's light modules are imported up front; each command imports
 what it needs (pandas, SQLAlchemy, the report machinery) when it runs, so ``mutuality
@@ -36,7 +37,8 @@ DATA_OPTION = click.option(
     "data",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Data folder (default: $MUTUALITY_DATA, else the checkout's data/).",
+    help="Data folder (default: $MUTUALITY_DATA, else the checkout's data/, else the user "
+    "data folder, e.g. ~/.local/share/mutuality-workbook).",
 )
 
 

@@ -1,7 +1,7 @@
 """Schema migrations with Alembic: which revision a store is at, and bringing it to the newest.
 
 The migrations are Python files in ``mutuality_helpers/migrations/versions/``, shipped inside
-the package (found with :mod:`importlib.resources`, so they work from an installed wheel),
+the package (found with :func:`config.packaged`, so they work from an installed wheel),
 written with Alembic's portable operations (SQLite and PostgreSQL alike).
 
 A store records its revision in Alembic's ``alembic_version`` table. One made before Alembic
@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from . import config
 from .exceptions import StoreError
 from .schema import SCHEMA_REVISION
 
@@ -37,7 +37,7 @@ Rows = Callable[[str], list[Any]]
 
 def migrations_dir() -> Path:
     """The folder of Alembic's environment and revisions, inside the installed package."""
-    return Path(str(resources.files(__package__ or "mutuality_helpers") / "migrations"))
+    return config.packaged("migrations")
 
 
 def looks_like_a_store(tables: Iterable[str]) -> bool:

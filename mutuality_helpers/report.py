@@ -33,10 +33,17 @@ from . import config
 from .exceptions import MutualityError, ParameterError, ReportError, ValidationError
 from .thresholds import Thresholds
 from .validation import parse_couple_id, parse_date, week_of
+from .voila_guard import refusal_message, under_voila
 
 if TYPE_CHECKING:
-    from .sections import SessionReport
+    from .sections import ReportNotice, SessionReport
     from .store import Store
+
+#: What the report notebook says when it is opened as it is, with no parameters filled in.
+TEMPLATE_NOTICE = (
+    "This notebook is the template of the PDF session report; opened as it is, it shows "
+    "no couple. Render a report with `mutuality report COUPLE --session N`."
+)
 
 PAPERS: tuple[str, ...] = ("A4", "Letter")
 THRESHOLD_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Thresholds))
@@ -229,11 +236,19 @@ def check_namespace(namespace: Mapping[str, Any]) -> dict[str, Any]:
     return params
 
 
-def prepare(**params: Any) -> SessionReport:
-    """Validate the notebook's parameters and build the report (inside the report kernel)."""
-    from .sections import SessionReport
+def prepare(**params: Any) -> SessionReport | ReportNotice:
+    """Validate the notebook's parameters and build the report (inside the report kernel).
+
+    Under Voila, and when the notebook runs with every parameter at its default (opened
+    as it is, e.g. by ``pytest --nbval-lax notebooks/``), a :class:`ReportNotice` instead.
+    """
+    from .sections import ReportNotice, SessionReport
     from .store import Store
 
+    if under_voila():
+        return ReportNotice(refusal_message("The session report"))
+    if all(params.get(name, default) == default for name, default in PARAMETERS.items()):
+        return ReportNotice(TEMPLATE_NOTICE)
     data_dir = _require_store(check_parameters(params)["data_dir"])
     with Store(data_dir) as store:  # opened once: validation and content share it
         return SessionReport(validate_request(params, store), store)

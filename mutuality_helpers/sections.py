@@ -180,3 +180,22 @@ class SessionReport:
     def method(self) -> Any:
         t = self.request.thresholds
         return self._section("method", t, self.names, explain_index(t), dt.date.today())
+
+
+class ReportNotice:
+    """Stands in for a :class:`SessionReport` where the notebook must show no report.
+
+    Its first section shows why; the others show nothing.
+    """
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def header(self) -> Any:
+        return _html(fragment(TEMPLATE, "notice", self.message))
+
+    def _nothing(self) -> None:
+        return None
+
+    mutuality = alerts = charts = seasons = agreements = _nothing
+    personal_work = reflections = method = _nothing

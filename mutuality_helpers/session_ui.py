@@ -16,7 +16,7 @@ typed (names, notes, reflections) is HTML-escaped before it reaches the page.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 import pandas as pd
@@ -29,6 +29,10 @@ from .seasons_ui import SeasonsTab
 from .store import Store
 from .summary import Summary
 from .validation import parse_couple_id, parse_date
+from .voila_guard import refusal
+
+if TYPE_CHECKING:
+    from IPython.display import HTML
 
 #: Chart order on the page (keys of ``charts.couple_charts``).
 CHART_KEYS = ("lifting", "timeline", "perception", "wellbeing", "personal_work")
@@ -156,8 +160,14 @@ class SessionWorkbook:
     @classmethod
     def open(
         cls, couple_id: Any = None, session: Any = None, data_dir: Any = None
-    ) -> SessionWorkbook | widgets.HTML:
-        """What the notebook shows: the workbook, or a plain message saying what is wrong."""
+    ) -> SessionWorkbook | widgets.HTML | HTML:
+        """What the notebook shows: the workbook, or a plain message saying what is wrong.
+
+        Under Voila, only a refusal (:mod:`~mutuality_helpers.voila_guard`): no store is opened.
+        """
+        refused = refusal("The session workbook")
+        if refused is not None:
+            return refused
         try:
             if couple_id is not None:
                 try:

@@ -21,6 +21,10 @@ COUPLE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 # Python makes of invalid UTF-8 bytes on the command line (U+DC80-U+DCFF, "surrogateescape").
 # No UTF-8 file or database can hold them.
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Every date the workbook handles lies well inside this span (and inside what pandas can
+# represent), so a typo such as 0001-01-01 is named as one instead of failing deep inside.
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2199, 12, 31)
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}
 
@@ -50,16 +54,22 @@ def parse_partner(raw: Any) -> str:
 
 def parse_date(raw: Any, what: str = "date") -> dt.date:
     if isinstance(raw, dt.datetime):
-        return raw.date()
-    if isinstance(raw, dt.date):
-        return raw
-    text = "" if raw is None else str(raw).strip()
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        raise ValidationError(f"{what} {shown(text)} must be a date written YYYY-MM-DD")
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(f"{what} {shown(text)} is not a real date") from None
+        day = raw.date()
+    elif isinstance(raw, dt.date):
+        day = raw
+    else:
+        text = "" if raw is None else str(raw).strip()
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValidationError(f"{what} {shown(text)} must be a date written YYYY-MM-DD")
+        try:
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(f"{what} {shown(text)} is not a real date") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationError(
+            f"{what} {day.isoformat()} is outside {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}"
+        )
+    return day
 
 
 def parse_week(raw: Any) -> dt.date:

@@ -173,7 +173,7 @@ def test_notebook_parameters_cell_matches_the_declared_parameters():
     nb = nbformat.read(config.NOTEBOOKS_DIR / "session_report.ipynb", as_version=4)
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1
-    names = re.findall(r"^(\w+)\s*=", tagged[0].source, flags=re.M)
+    names = re.findall(r"^(\w+)\s*(?::[^=]+)?=", tagged[0].source, flags=re.M)
     assert names == list(PARAMETERS)
     assert all(not c.get("outputs") and c.get("execution_count") is None
                for c in nb.cells if c.cell_type == "code")  # fmt: skip

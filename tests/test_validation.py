@@ -16,7 +16,7 @@ from mutuality_helpers.forms import InstrumentForm
 from mutuality_helpers.interchange import import_files, parse_csv
 from mutuality_helpers.models import make_answer, make_season
 from mutuality_helpers.store import Store
-from mutuality_helpers.validation import parse_name, parse_text
+from mutuality_helpers.validation import parse_date, parse_name, parse_text
 
 WEEK = dt.date(2026, 11, 23)
 LONE_HIGH = "we talked \ud800 after"  # what a clipped emoji leaves in a browser string
@@ -108,3 +108,17 @@ def test_the_command_line_refuses_invalid_utf8_in_one_line(data_dir):
     assert "internal error" not in done.stderr
     with Store(data_dir) as store:
         assert store.sessions("C001").empty
+
+
+@pytest.mark.parametrize("raw", ["0001-01-01", "1899-12-31", "2200-01-01", dt.date(9999, 12, 31)])
+def test_dates_far_outside_any_record_are_named_not_crashed_on(raw):
+    with pytest.raises(ValidationError, match="is outside 1900-01-01 to 2199-12-31"):
+        parse_date(raw, "as_of")
+
+
+def test_the_summary_command_names_an_impossible_as_of_in_one_line(demo_data_dir, capsys):
+    from mutuality_helpers.cli import main
+
+    assert main(["summary", "D004", "--as-of", "0001-01-01", "--data", str(demo_data_dir)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "outside 1900-01-01 to 2199-12-31" in err

@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mutuality_helpers.backup import backup, list_backups, restore  # noqa: E402
 from mutuality_helpers.erase import erase_couple  # noqa: E402
-from mutuality_helpers.store import Store, make_answer  # noqa: E402
+from mutuality_helpers.models import make_answer  # noqa: E402
+from mutuality_helpers.store import Store  # noqa: E402
 
 ITEMS = {
     "energy": 6, "teamwork": 4, "share_repair": 55, "share_connection": 45,

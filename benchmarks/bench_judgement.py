@@ -7,8 +7,8 @@ timed), then the script times, each as the best of a few runs:
 
 - the baseline: reading every judged answer of every couple, all weeks
   (``Store.answers_between``);
-- judging every couple at once from those frames (``summary.caseload_frames``);
-- ``summary.caseload(store)``, read and judgement together (the store's fast path
+- judging every couple at once from those frames (``caseload_table.caseload_frames``);
+- ``caseload_table.caseload(store)``, read and judgement together (the store's fast path
   reads only the weeks the windows span);
 - one couple alone: reading its frames, ``analysis.judge`` over them, the two together
   (the target), and the full ``summary.summarize(store, id)``, which also judges the
@@ -39,9 +39,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mutuality_helpers import analysis, summary  # noqa: E402
+from mutuality_helpers import analysis, caseload_table, summary  # noqa: E402
 from mutuality_helpers.instruments import SHARE_DOMAINS, get_instrument  # noqa: E402
-from mutuality_helpers.store import Store, now_iso  # noqa: E402
+from mutuality_helpers.store import Store  # noqa: E402
+from mutuality_helpers.store_answers import now_iso  # noqa: E402
 
 FIRST_WEEK = dt.date(2024, 12, 2)  # a Monday
 TARGET_CASELOAD_S = 5.0
@@ -180,11 +181,11 @@ def child_peak(data: Path) -> tuple[float, float, float]:
     """Judge the caseload in a fresh process: (seconds, peak RSS MB, peak traced MB)."""
     code = (
         "import resource, sys, time, tracemalloc\n"
-        "from mutuality_helpers import summary\n"
+        "from mutuality_helpers import caseload_table\n"
         "from mutuality_helpers.store import Store\n"
         "with Store(sys.argv[1]) as store:\n"
-        "    t = time.perf_counter(); summary.caseload(store); t = time.perf_counter() - t\n"
-        "    tracemalloc.start(); summary.caseload(store)\n"
+        "    t = time.perf_counter(); caseload_table.caseload(store); t = time.perf_counter() - t\n"
+        "    tracemalloc.start(); caseload_table.caseload(store)\n"
         "    peak = tracemalloc.get_traced_memory()[1]\n"
         "print(t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, peak / 2**20)\n"
     )
@@ -223,9 +224,11 @@ def main(argv: list[str] | None = None) -> int:
 
             read_s, (answers, seasons, couples) = best_of(args.runs, read_all, "read")
             judge_s, frame = best_of(
-                args.runs, lambda: summary.caseload_frames(answers, seasons, couples), "judge"
+                args.runs,
+                lambda: caseload_table.caseload_frames(answers, seasons, couples),
+                "judge",
             )
-            whole_s, whole = best_of(args.runs, lambda: summary.caseload(store), "caseload")
+            whole_s, whole = best_of(args.runs, lambda: caseload_table.caseload(store), "caseload")
             assert (
                 whole.set_index("couple_id")
                 .sort_index()

@@ -7,7 +7,7 @@ Measures, in one run and on one synthetic caseload:
 (b) ``mutuality report COUPLE --session N`` for the same report;
 (c) ``mutuality report --all --jobs 2`` over 24 couples (one session each);
 (d) ``import altair`` in a fresh report kernel, as installed and with the fix
-    (``rfc3987-syntax`` kept out, see ``mutuality_helpers.kernel``).
+    (``rfc3987-syntax`` kept out, see ``mutuality_helpers.engine``).
 
 Targets (issue 5): (b) at least 2.5x faster than (a); (c) at most 1/8 of (a) per
 report. (a) and (b) alternate ``--repeat`` times so that both see the same machine
@@ -132,7 +132,7 @@ def batch(data: Path, ids: list[str], env: dict[str, str], jobs: int) -> float:
 
 def kernel_import_altair(block: bool) -> float:
     """Seconds for ``import altair`` in a fresh report kernel (with or without the fix)."""
-    from mutuality_helpers.kernel import UNUSED_FORMAT_CHECKERS, ReportKernel
+    from mutuality_helpers.engine import UNUSED_FORMAT_CHECKERS, ReportKernel
 
     code = "import sys, time\n"
     if block:

@@ -33,8 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from mutuality_helpers import summary  # noqa: E402
 from mutuality_helpers.demo import load_demo  # noqa: E402
 from mutuality_helpers.forms import InstrumentForm  # noqa: E402
-from mutuality_helpers.session_ui import SessionWorkbook, _svg  # noqa: E402
-from mutuality_helpers.store import Store, make_answer  # noqa: E402
+from mutuality_helpers.models import make_answer  # noqa: E402
+from mutuality_helpers.session_ui import SessionWorkbook  # noqa: E402
+from mutuality_helpers.store import Store  # noqa: E402
+from mutuality_helpers.theme import svg_of_spec  # noqa: E402
 
 VALUES = {
     "energy": 4, "teamwork": 2, "share_repair": 70, "share_connection": 35,
@@ -82,7 +84,7 @@ def main() -> None:
             summary.summarize(store, "D004")
 
         def cold(i: int) -> None:
-            _svg.cache_clear()
+            svg_of_spec.cache_clear()
             SessionWorkbook(store, "D004", today=TODAY)
 
         def warm(i: int) -> None:
@@ -92,7 +94,7 @@ def main() -> None:
         numbers = [v for _, v in workbook.session.options if v]
 
         def switch(i: int) -> None:
-            _svg.cache_clear()
+            svg_of_spec.cache_clear()
             workbook.session.value = numbers[i % 2]
 
         # Warm-up: imports, vl-convert's first call.

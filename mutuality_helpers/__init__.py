@@ -1,82 +1,108 @@
 """Mutuality Workbook helpers: store, judgement, charts, forms and reports.
 
-Notebooks import from here; all logic lives in this package.
+Notebooks import from here; all logic lives in this package. The names below are loaded
+when first used (PEP 562), so ``import mutuality_helpers`` and the ``mutuality`` command
+start fast: pandas, SQLAlchemy, ipywidgets and Altair load only for what needs them.
 """
 
 from __future__ import annotations
 
-from .analysis import Thresholds, weekly_shares
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-# Aliased: the submodule mutuality_helpers.backup must stay reachable under its name.
-from .backup import backup as backup_store
-from .backup import list_backups
-from .backup import restore as restore_backup
-from .erase import erase_couple
-from .exceptions import (
-    ImportRejected,
-    InstrumentError,
-    MutualityError,
-    ParameterError,
-    ReportError,
-    StoreError,
-    UnknownCouple,
-    UnknownSession,
-    ValidationError,
-)
-from .forms import InstrumentForm, checkin_form, inventory_form, notebook_form
-from .instruments import DOMAINS, SHARE_DOMAINS, get_instrument, instruments, load_instrument
-from .interchange import export_couple, import_files, parse_csv
-from .render import render_report, render_reports
-from .report import ReportRequest, validate_request
-from .serve import parse_link_query, partner_link
-from .session_ui import CaseloadView, SessionWorkbook
-from .store import Store, make_answer, make_season
-from .summary import caseload, summarize
-from .worksheets import write_worksheet
+__version__ = __import__("importlib.metadata").metadata.version("mutuality-workbook")
 
-__version__ = "0.1.0"
+#: Public name -> (module, name in that module).
+_EXPORTS: dict[str, tuple[str, str]] = {
+    "Thresholds": ("analysis", "Thresholds"),
+    "weekly_shares": ("analysis", "weekly_shares"),
+    "backup_store": ("backup", "backup"),
+    "list_backups": ("backup", "list_backups"),
+    "restore_backup": ("backup", "restore"),
+    "erase_couple": ("erase", "erase_couple"),
+    "ImportRejected": ("exceptions", "ImportRejected"),
+    "InstrumentError": ("exceptions", "InstrumentError"),
+    "MutualityError": ("exceptions", "MutualityError"),
+    "ParameterError": ("exceptions", "ParameterError"),
+    "ReportError": ("exceptions", "ReportError"),
+    "StoreError": ("exceptions", "StoreError"),
+    "UnknownCouple": ("exceptions", "UnknownCouple"),
+    "UnknownSession": ("exceptions", "UnknownSession"),
+    "ValidationError": ("exceptions", "ValidationError"),
+    "InstrumentForm": ("forms", "InstrumentForm"),
+    "checkin_form": ("forms", "checkin_form"),
+    "inventory_form": ("forms", "inventory_form"),
+    "notebook_form": ("forms", "notebook_form"),
+    "DOMAINS": ("instruments", "DOMAINS"),
+    "SHARE_DOMAINS": ("instruments", "SHARE_DOMAINS"),
+    "get_instrument": ("instruments", "get_instrument"),
+    "load_instrument": ("instruments", "load_instrument"),
+    "export_couple": ("interchange", "export_couple"),
+    "import_files": ("interchange", "import_files"),
+    "parse_csv": ("interchange", "parse_csv"),
+    "parse_link_query": ("links", "parse_link_query"),
+    "partner_link": ("links", "partner_link"),
+    "make_answer": ("models", "make_answer"),
+    "make_season": ("models", "make_season"),
+    "render_report": ("render", "render_report"),
+    "render_reports": ("batch", "render_reports"),
+    "ReportRequest": ("report", "ReportRequest"),
+    "validate_request": ("report", "validate_request"),
+    "CaseloadView": ("caseload_ui", "CaseloadView"),
+    "SessionWorkbook": ("session_ui", "SessionWorkbook"),
+    "Store": ("store", "Store"),
+    "Summary": ("summary", "Summary"),
+    "caseload": ("caseload_table", "caseload"),
+    "summarize": ("summary", "summarize"),
+    "write_worksheet": ("worksheets", "write_worksheet"),
+}
 
-# charts is not imported here: Altair's import is slow, and only notebooks and reports draw.
-__all__ = [
-    "backup_store",
-    "erase_couple",
-    "list_backups",
-    "restore_backup",
-    "Thresholds",
-    "caseload",
-    "summarize",
-    "weekly_shares",
-    "DOMAINS",
-    "SHARE_DOMAINS",
-    "ImportRejected",
-    "InstrumentError",
-    "MutualityError",
-    "ParameterError",
-    "ReportError",
-    "Store",
-    "StoreError",
-    "UnknownCouple",
-    "UnknownSession",
-    "ValidationError",
-    "export_couple",
-    "get_instrument",
-    "import_files",
-    "instruments",
-    "load_instrument",
-    "make_answer",
-    "make_season",
-    "parse_csv",
-    "InstrumentForm",
-    "checkin_form",
-    "inventory_form",
-    "notebook_form",
-    "parse_link_query",
-    "partner_link",
-    "CaseloadView",
-    "SessionWorkbook",
-    "write_worksheet",
-    "ReportRequest",
-    "render_report",
-    "render_reports",
-    "validate_request",
-]
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name from its module on first use (PEP 562)."""
+    try:
+        module, attribute = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(import_module(f".{module}", __name__), attribute)
+    globals()[name] = value  # next time, a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if TYPE_CHECKING:  # what type checkers and editors see
+    from .analysis import Thresholds, weekly_shares
+    from .backup import backup as backup_store
+    from .backup import list_backups
+    from .backup import restore as restore_backup
+    from .batch import render_reports
+    from .caseload_table import caseload
+    from .caseload_ui import CaseloadView
+    from .erase import erase_couple
+    from .exceptions import (
+        ImportRejected,
+        InstrumentError,
+        MutualityError,
+        ParameterError,
+        ReportError,
+        StoreError,
+        UnknownCouple,
+        UnknownSession,
+        ValidationError,
+    )
+    from .forms import InstrumentForm, checkin_form, inventory_form, notebook_form
+    from .instruments import DOMAINS, SHARE_DOMAINS, get_instrument, load_instrument
+    from .interchange import export_couple, import_files, parse_csv
+    from .links import parse_link_query, partner_link
+    from .models import make_answer, make_season
+    from .render import render_report
+    from .report import ReportRequest, validate_request
+    from .session_ui import SessionWorkbook
+    from .store import Store
+    from .summary import Summary, summarize
+    from .worksheets import write_worksheet

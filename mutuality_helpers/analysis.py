@@ -1,153 +1,71 @@
 """Judgement: who does the relational lifting, and is an imbalance seasonal or chronic?
 
-Pure, vectorised functions over the store's tidy frames (``Store.answers``,
-``Store.seasons``, ``Store.sessions``). Every couple is judged at once; nothing
-loops per week or per answer. The rules are DESIGN.md's "How a domain is judged",
-each threshold a field of :class:`Thresholds`.
+The rules are in ``docs/method.md`` ("How a domain is judged"), each threshold a field
+of :class:`~mutuality_helpers.thresholds.Thresholds`. Here they are pure, vectorised
+functions over the store's tidy frames (``Store.answers``, ``Store.seasons``): every couple
+is judged at once, nothing loops per week or per answer.
 
-For a share domain in a week:
-
-- each view is turned into **A's share** (A's answer as given, B's as ``100 - value``);
-  the **consensus** is the mean of the views present; a week with one view is *one-sided*;
-- the week is **imbalanced** when ``|consensus - 50| >= imbalance_points``, and its
-  **direction** is the partner who carried more;
-- an imbalanced week is **covered** when an *agreed* season is active that week whose
-  supported partner is the one who carried *less*. A season is active in a week (named
-  by its Monday) when ``start <= week <= planned_end``, so a season starting mid-week
-  covers from the next Monday; a closed season covers no week after ``closed_on``.
-
-Over the window of ``window_weeks`` weeks ending at the evaluated week (``as_of``),
-the status is the first that applies of ``insufficient_data``, ``chronic``,
-``drifting``, ``seasonal``, ``balanced`` (see :class:`Thresholds`).
-
-**Mutuality index** (0-100, higher is more mutual)::
-
-    balance  = 1 - mean over the share domains of
-                   sum(|consensus - 50| over the window's uncovered imbalanced weeks)
-                   / (50 * window_weeks)
-    personal = min(personal work of A, personal work of B) / 4
-    index    = 100 * (0.75 * balance + 0.25 * personal)     (100 * balance without
-                                                             personal-work answers)
-
-``balance`` is 1 when no week is an uncovered imbalance and 0 when every week of
-the window is an uncovered 100/0 split in every domain. The denominator is the
-fixed window length, so adding or deepening an uncovered imbalance can only lower
-the index (it is monotone); covered (agreed) imbalance costs nothing. A partner's
-personal work is the mean of how they rated their own work and how their partner
-rated it (0-4); the *lower* of the two partners counts, because both have to stretch.
+- :func:`weekly_shares`: each couple's share domains week by week: A's share as each
+  partner sees it, the consensus, and whether the week is **imbalanced**
+  (``|consensus - 50| >= imbalance_points``) and **covered** by an agreed season;
+- :func:`judge_domains`: the status per domain over the window (``insufficient_data``,
+  ``chronic``, ``drifting``, ``seasonal``, ``balanced``, checked in that order), who
+  carried more, A's share and the perception gap;
+- :func:`judge`: all of it for a set of couples, with personal work and the mutuality
+  index (:mod:`~mutuality_helpers.mutuality_index`) and the alerts
+  (:mod:`~mutuality_helpers.alerts`).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .exceptions import ParameterError
-from .formatting import iso_day
-from .instruments import DOMAIN_LABELS, SHARE_DOMAINS, share_item
-from .validation import parse_date, week_of
+from .alerts import build_alerts
+from .instruments import SHARE_DOMAINS, share_item
+from .mutuality_index import PERSONAL_PARTNER, PERSONAL_SELF, mutuality_index, personal_work
+from .thresholds import Thresholds
+from .weeks import as_week, in_window, mondays, season_weeks
+
+__all__ = [
+    "CHECKIN",
+    "JUDGED_ITEMS",
+    "SHARE_ITEMS",
+    "STATUSES",
+    "WEEKLY_COLUMNS",
+    "Judgement",
+    "Thresholds",
+    "checkin_spans",
+    "judge",
+    "judge_domains",
+    "weekly_shares",
+]
 
 #: Statuses in the order their rules are checked.
 STATUSES: tuple[str, ...] = ("insufficient_data", "chronic", "drifting", "seasonal", "balanced")
-ALERT_KINDS: tuple[str, ...] = (
-    "chronic",
-    "drifting",
-    "season_overstayed",
-    "unagreed_season",
-    "one_sided",
-    "silence",
-)
-ALERT_COLUMNS = [
-    "couple_id",
-    "kind",
-    "domain",
-    "domains",
-    "partner",
-    "weeks",
-    "season_id",
-    "message",
-]
 SHARE_ITEMS: dict[str, str] = {share_item(d): d for d in SHARE_DOMAINS}
 _SHARE_CODE: dict[str, int] = {share_item(d): i for i, d in enumerate(SHARE_DOMAINS)}
 # Days since the earliest week fit in 20 bits (2,800 years) of the weekly groupby key.
 _DAY_BITS = 20
-PERSONAL_SELF = "personal_work_self"
-PERSONAL_PARTNER = "personal_work_partner"
-PERSONAL_MAX = 4.0
 CHECKIN = "weekly_checkin"
 #: The items judgement reads (silence is judged from check-in spans, so no more are needed).
 JUDGED_ITEMS: list[str] = [*SHARE_ITEMS, PERSONAL_SELF, PERSONAL_PARTNER]
-#: Weight of the share-domain balance in the mutuality index (personal work has the rest).
-BALANCE_WEIGHT = 0.75
 WEEKLY_COLUMNS = [
     "couple_id", "domain", "week", "view_a", "view_b", "consensus",
     "one_sided", "imbalanced", "direction", "covered",
 ]  # fmt: skip
-ONE_WEEK = pd.Timedelta(weeks=1)
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """The named parameters of the judgement (defaults from DESIGN.md).
-
-    Attributes
-    ----------
-    window_weeks
-        Length of the trailing window, in weeks, ending at the evaluated week.
-    imbalance_points
-        A week is imbalanced when its consensus share is at least this many
-        percentage points away from 50/50.
-    min_answered_weeks
-        Fewer weeks than this with any answer for a domain in the window:
-        ``insufficient_data``.
-    chronic_weeks
-        At least this many uncovered imbalanced weeks in the same direction: ``chronic``.
-    drifting_weeks
-        At least this many (and fewer than ``chronic_weeks``): ``drifting``.
-    silence_weeks
-        A partner with no check-in for this many weeks or more raises an alert.
-    """
-
-    window_weeks: int = 8
-    imbalance_points: float = 20
-    min_answered_weeks: int = 4
-    chronic_weeks: int = 6
-    drifting_weeks: int = 3
-    silence_weeks: int = 2
-
-    def __post_init__(self) -> None:
-        for name, value in asdict(self).items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ParameterError(f"threshold {name} must be a positive number, got {value!r}")
-        if not 0 < self.imbalance_points <= 50:
-            raise ParameterError("threshold imbalance_points must be between 0 and 50")
-        if not self.drifting_weeks < self.chronic_weeks <= self.window_weeks:
-            raise ParameterError(
-                "thresholds must satisfy drifting_weeks < chronic_weeks <= window_weeks"
-            )
-        if self.min_answered_weeks > self.window_weeks:
-            raise ParameterError("threshold min_answered_weeks cannot exceed window_weeks")
-
-
-# -- weeks ------------------------------------------------------------------------------
-
-
-def as_week(value: Any) -> pd.Timestamp:
-    """The Monday of the week holding ``value`` (a date, datetime or ``YYYY-MM-DD``)."""
-    return pd.Timestamp(week_of(parse_date(value, "as_of")))
-
-
-def _monday(series: pd.Series) -> pd.Series:
-    return series - pd.to_timedelta(series.dt.day_of_week, unit="D")
+# -- evaluated weeks ----------------------------------------------------------------------
 
 
 def _as_of_series(answers: pd.DataFrame, couple_ids: list[str], as_of: Any) -> pd.Series:
     """One evaluated week per couple: given, else the couple's latest answered week."""
     if isinstance(as_of, pd.Series):
-        weeks = _monday(pd.to_datetime(as_of)).reindex(couple_ids)
+        weeks = mondays(pd.to_datetime(as_of)).reindex(couple_ids)
     elif as_of is not None:
         weeks = pd.Series(as_week(as_of), index=pd.Index(couple_ids, dtype=object))
     else:
@@ -169,20 +87,6 @@ def checkin_spans(answers: pd.DataFrame, as_of: pd.Series) -> pd.DataFrame:
 
 
 # -- weekly shares ----------------------------------------------------------------------
-
-
-def _season_weeks(seasons: pd.DataFrame) -> pd.DataFrame:
-    """Seasons with the days bounding the weeks they cover: ``active_from``, ``active_to``.
-
-    A week (named by its Monday) is in a season when ``start <= week <= planned_end``
-    (DESIGN.md, literally); a closed season covers no week after ``closed_on``.
-    """
-    s = seasons.copy()
-    end = s["planned_end"]
-    closed = s["closed_on"]
-    s["active_from"] = s["start"]
-    s["active_to"] = end.where(closed.isna() | (end <= closed), closed)
-    return s
 
 
 def weekly_shares(
@@ -264,7 +168,7 @@ def _covered(weekly: pd.DataFrame, seasons: pd.DataFrame) -> np.ndarray:
     agreed = seasons.loc[seasons["agreed"].astype(bool)] if len(seasons) else seasons
     if agreed.empty or not weekly["imbalanced"].any():
         return covered
-    spans = _season_weeks(agreed)[["couple_id", "partner", "active_from", "active_to"]]
+    spans = season_weeks(agreed)[["couple_id", "partner", "active_from", "active_to"]]
     imb = weekly.loc[weekly["imbalanced"], ["couple_id", "week", "direction"]]
     imb = imb.assign(row=np.flatnonzero(weekly["imbalanced"].to_numpy()))
     pairs = imb.merge(spans, on="couple_id")
@@ -278,15 +182,7 @@ def _covered(weekly: pd.DataFrame, seasons: pd.DataFrame) -> np.ndarray:
     return covered
 
 
-# -- the window -------------------------------------------------------------------------
-
-
-def _in_window(frame: pd.DataFrame, as_of: pd.Series, t: Thresholds) -> pd.DataFrame:
-    """Rows of ``frame`` (with ``couple_id`` and ``week``) in each couple's window."""
-    end = frame["couple_id"].map(as_of)
-    start = end - (t.window_weeks - 1) * ONE_WEEK
-    keep = (frame["week"] >= start) & (frame["week"] <= end)
-    return frame.loc[keep.fillna(False).to_numpy(dtype=bool)]
+# -- domains over the window ----------------------------------------------------------------
 
 
 def judge_domains(
@@ -315,7 +211,7 @@ def judge_domains(
         over the weeks both answered).
     """
     t = thresholds or Thresholds()
-    w = weekly if windowed else _in_window(weekly, as_of, t)
+    w = weekly if windowed else in_window(weekly, as_of, t.window_weeks)
     imbalanced = w["imbalanced"].to_numpy(dtype=bool)
     is_covered = w["covered"].to_numpy(dtype=bool)
     uncovered = imbalanced & ~is_covered
@@ -400,290 +296,6 @@ def judge_domains(
     )
 
 
-# -- personal work ----------------------------------------------------------------------
-
-
-def personal_work(
-    answers: pd.DataFrame,
-    as_of: pd.Series,
-    thresholds: Thresholds | None = None,
-    windowed: bool = False,
-) -> pd.DataFrame:
-    """Each partner's own work over the window (0-4).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by ``(couple_id, partner)``: ``self`` (their own rating), ``by_partner``
-        (their partner's rating of them), ``score`` (mean of the two that exist) and
-        ``ratings`` (how many ratings of them the window holds).
-    """
-    t = thresholds or Thresholds()
-    rows = answers.loc[
-        answers["item"].isin([PERSONAL_SELF, PERSONAL_PARTNER]) & answers["value_num"].notna(),
-        ["couple_id", "partner", "week", "item", "value_num"],
-    ]
-    rows = rows if windowed else _in_window(rows, as_of, t)
-    own = (rows["item"] == PERSONAL_SELF).to_numpy()
-    other = np.where(rows["partner"] == "A", "B", "A")
-    value = rows["value_num"].to_numpy(dtype=float)
-    sums = pd.DataFrame(
-        {
-            "self_sum": np.where(own, value, 0.0),
-            "self_n": own.astype(np.int64),
-            "partner_sum": np.where(own, 0.0, value),
-            "partner_n": (~own).astype(np.int64),
-        }
-    )
-    subject = np.where(own, rows["partner"].to_numpy(), other)
-    g = sums.groupby([rows["couple_id"].to_numpy(), subject]).sum()
-    full = pd.MultiIndex.from_product(
-        [as_of.index.astype(object), ["A", "B"]], names=["couple_id", "partner"]
-    )
-    g = g.reindex(full, fill_value=0)
-    self_n, partner_n = g["self_n"].to_numpy(), g["partner_n"].to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        own_mean = g["self_sum"].to_numpy() / np.where(self_n > 0, self_n, np.nan)
-        by_partner = g["partner_sum"].to_numpy() / np.where(partner_n > 0, partner_n, np.nan)
-    # The mean of the two ratings that exist (one alone when the other is missing).
-    score = np.where(
-        np.isnan(own_mean),
-        by_partner,
-        np.where(np.isnan(by_partner), own_mean, (own_mean + by_partner) / 2),
-    )
-    return pd.DataFrame(
-        {"self": own_mean, "by_partner": by_partner, "score": score,
-         "ratings": (self_n + partner_n).astype(np.int64)},
-        index=full,
-    )  # fmt: skip
-
-
-# -- mutuality index ---------------------------------------------------------------------
-
-
-def explain_index(thresholds: Thresholds | None = None) -> str:
-    """The mutuality index's formula in plain words, for reports and notebooks."""
-    t = thresholds or Thresholds()
-    return (
-        "The mutuality index runs from 0 to 100; higher is more mutual. Three quarters of it "
-        "is balance: it starts full and loses points for every week of the last "
-        f"{t.window_weeks} in which one partner carried clearly more (at least "
-        f"{t.imbalance_points:g} points past 50/50) with no agreed season to explain it, the "
-        "more the further from 50/50, averaged over the four shared domains. An agreed "
-        "season costs nothing. The last quarter is personal work: the lower of the two "
-        "partners' scores (0-4: their own rating and their partner's rating of them, "
-        "averaged), because both have to stretch. Without personal-work answers the index "
-        "is the balance alone."
-    )
-
-
-def mutuality_index(
-    domains: pd.DataFrame, personal: pd.DataFrame, thresholds: Thresholds | None = None
-) -> pd.Series:
-    """The mutuality index per couple (0-100; formula in the module docstring).
-
-    None (NaN) for a couple with no share answers in the window.
-    """
-    t = thresholds or Thresholds()
-    n = len(SHARE_DOMAINS)
-    couples = domains.index.get_level_values("couple_id")[::n]
-    if (
-        len(domains) == n * len(couples)
-        and len(personal) == 2 * len(couples)
-        and (personal.index.get_level_values("couple_id")[::2].equals(couples))
-    ):
-        # The frames of judge_domains and personal_work: full products in couple order,
-        # so per-couple figures are plain reshapes (no groupby).
-        excess = domains["uncovered_excess"].to_numpy().reshape(-1, n).mean(axis=1)
-        answered = domains["weeks_answered"].to_numpy().reshape(-1, n).sum(axis=1)
-        lower = personal["score"].to_numpy().reshape(-1, 2).min(axis=1)  # NaN if either is
-    else:
-        excess = domains["uncovered_excess"].groupby(level="couple_id", sort=False).mean()
-        couples = excess.index
-        answered = domains["weeks_answered"].groupby(level="couple_id", sort=False).sum()
-        lower = personal["score"].groupby(level="couple_id", sort=False).min(skipna=False)
-        lower = lower.reindex(couples).to_numpy()
-        excess, answered = excess.to_numpy(), answered.reindex(couples).to_numpy()
-    balance = np.clip(1.0 - excess / (50.0 * t.window_weeks), 0.0, 1.0)
-    pw = np.clip(lower / PERSONAL_MAX, 0.0, 1.0)
-    index = np.where(
-        np.isnan(pw),
-        100.0 * balance,
-        100.0 * (BALANCE_WEIGHT * balance + (1 - BALANCE_WEIGHT) * pw),
-    )
-    index = np.where(answered > 0, index, np.nan)
-    return pd.Series(index, index=pd.Index(couples, name="couple_id"), name="mutuality_index")
-
-
-# -- alerts -------------------------------------------------------------------------------
-
-
-def _name(names: dict[str, dict[str, str]], couple_id: str, partner: str | None) -> str:
-    if partner is None:
-        return "neither partner"
-    return names.get(couple_id, {}).get(partner) or f"Partner {partner}"
-
-
-def build_alerts(
-    weekly: pd.DataFrame,
-    domains: pd.DataFrame,
-    seasons: pd.DataFrame,
-    as_of: pd.Series,
-    checkins: pd.DataFrame | None,
-    names: dict[str, dict[str, str]] | None = None,
-    thresholds: Thresholds | None = None,
-    windowed: bool = False,
-) -> pd.DataFrame:
-    """Every alert for every couple, as a frame (``couple_id, kind, domain, partner, message``
-    plus ``weeks`` and ``season_id`` where they apply), most serious kind first."""
-    t = thresholds or Thresholds()
-    names = names or {}
-    records: list[dict[str, Any]] = []
-    window = t.window_weeks
-
-    # Chronic and drifting domains (one row per flagged domain, not per week).
-    flagged = domains.loc[domains["status"].isin(["chronic", "drifting"])].reset_index()
-    for r in flagged.itertuples(index=False):
-        n = max(r.uncovered_a, r.uncovered_b)
-        label = DOMAIN_LABELS[r.domain]
-        if r.carried_by is None:
-            who = (
-                f"the load swung one way and the other ({r.uncovered_a} weeks "
-                f"{_name(names, r.couple_id, 'A')}, {r.uncovered_b} weeks "
-                f"{_name(names, r.couple_id, 'B')})"
-            )
-        else:
-            carrier = _name(names, r.couple_id, r.carried_by)
-            who = f"{carrier} carried more in {n} of the last {window} weeks"
-        tail = (
-            "with no agreed season to explain it: this has become the norm."
-            if r.status == "chronic"
-            else "with no agreed season to explain it: this is drifting towards chronic."
-        )
-        records.append(
-            dict(couple_id=r.couple_id, kind=r.status, domain=r.domain, partner=r.carried_by,
-                 weeks=int(n), season_id=None, message=f"{label}: {who}, {tail}")
-        )  # fmt: skip
-
-    in_window = weekly if windowed else _in_window(weekly, as_of, t)
-    if len(seasons):
-        spans = _season_weeks(seasons.loc[seasons["couple_id"].isin(as_of.index)])
-        spans["as_of"] = spans["couple_id"].map(as_of)
-        spans["window_start"] = spans["as_of"] - (window - 1) * ONE_WEEK
-        # Agreed, still open, past its planned end, while the supported partner still
-        # carries less in the latest answered week after that end.
-        over = spans.loc[
-            spans["agreed"] & spans["closed_on"].isna() & (spans["active_to"] < spans["as_of"])
-        ]
-        if not over.empty:
-            after = in_window.merge(
-                over[["season_id", "couple_id", "partner", "active_to"]], on="couple_id"
-            )
-            after = after.loc[after["week"] > after["active_to"]]
-            latest = after.sort_values("week").groupby(["season_id", "domain"]).tail(1)
-            still = latest.loc[
-                latest["imbalanced"]
-                & ~latest["covered"]
-                & (latest["direction"] != latest["partner"])
-            ]
-            hit = still.groupby("season_id")["domain"].agg(
-                lambda d: [x for x in SHARE_DOMAINS if x in set(d)]
-            )
-            for s in over.loc[over["season_id"].isin(hit.index)].itertuples(index=False):
-                doms = hit[s.season_id]
-                other = "B" if s.partner == "A" else "A"
-                labels = ", ".join(DOMAIN_LABELS[d].lower() for d in doms)
-                records.append(
-                    dict(couple_id=s.couple_id, kind="season_overstayed",
-                         domain=doms[0] if len(doms) == 1 else None, domains=doms,
-                         partner=s.partner, weeks=None, season_id=int(s.season_id),
-                         message=(
-                             f"{_name(names, s.couple_id, s.partner)}'s "
-                             f"{s.reason.replace('_', ' ')} season was planned to end on "
-                             f"{iso_day(s.planned_end)}, but {_name(names, s.couple_id, other)} "
-                             f"is still carrying more ({labels}): time to talk about it again."
-                         ))
-                )  # fmt: skip
-        # Unagreed seasons that touch the window: they explain nothing until both agree.
-        unagreed = spans.loc[
-            ~spans["agreed"]
-            & (spans["active_from"] <= spans["as_of"] + pd.Timedelta(days=6))
-            & (spans["active_to"] >= spans["window_start"])
-        ]
-        for s in unagreed.itertuples(index=False):
-            records.append(
-                dict(couple_id=s.couple_id, kind="unagreed_season", domain=None,
-                     partner=s.partner, weeks=None, season_id=int(s.season_id),
-                     message=(
-                         f"{_name(names, s.couple_id, s.partner)}'s {s.reason.replace('_', ' ')} "
-                         f"season ({iso_day(s.start)} to {iso_day(s.planned_end)}) is not "
-                         "agreed by "
-                         "both partners, so it does not explain any imbalance."
-                     ))
-            )  # fmt: skip
-
-    # One-sided weeks: a share answer from one partner only.
-    one = in_window.loc[in_window["one_sided"]]
-    if not one.empty:
-        missing = np.where(one["view_a"].isna(), "A", "B")
-        counts = (
-            pd.DataFrame({"couple_id": one["couple_id"].to_numpy(), "partner": missing,
-                          "week": one["week"].to_numpy()})
-            .groupby(["couple_id", "partner"])["week"].nunique()
-        )  # fmt: skip
-        for (couple_id, partner), n in counts.items():
-            other = "B" if partner == "A" else "A"
-            records.append(
-                dict(couple_id=couple_id, kind="one_sided", domain=None, partner=partner,
-                     weeks=int(n), season_id=None,
-                     message=(
-                         f"{n} of the last {window} weeks rest on "
-                         f"{_name(names, couple_id, other)}'s view alone: "
-                         f"{_name(names, couple_id, partner)}'s check-in is missing."
-                     ))
-            )  # fmt: skip
-
-    # Silence: no check-in from a partner for silence_weeks or more, up to as_of.
-    spans = checkins.loc[checkins["couple_id"].isin(as_of.index)] if checkins is not None else None
-    if spans is not None and not spans.empty:
-        first = spans.groupby("couple_id")["first_week"].min()
-        last = spans.set_index(["couple_id", "partner"])["last_week"].unstack("partner")
-        last = last.reindex(columns=["A", "B"])
-        end = as_of.reindex(last.index)
-        for partner in ("A", "B"):
-            lw = pd.to_datetime(last[partner])  # all-NaN when a partner never answered
-            silent = ((end - lw) / ONE_WEEK).where(lw.notna(), (end - first) / ONE_WEEK + 1)
-            for couple_id, n in silent.loc[silent >= t.silence_weeks].items():
-                since = (
-                    f"last one for the week of {iso_day(lw[couple_id])}"
-                    if pd.notna(lw[couple_id])
-                    else "none at all so far"
-                )
-                records.append(
-                    dict(couple_id=couple_id, kind="silence", domain=None, partner=partner,
-                         weeks=int(n), season_id=None,
-                         message=(
-                             f"No check-in from {_name(names, couple_id, partner)} for "
-                             f"{int(n)} weeks ({since})."
-                         ))
-                )  # fmt: skip
-
-    # Most serious kind first, then domain order; a plain sort (alerts are few, even for a
-    # whole caseload, and pandas would cost more per call than the sorting itself).
-    kind_order = {k: i for i, k in enumerate(ALERT_KINDS)}
-    domain_order = {d: i for i, d in enumerate(SHARE_DOMAINS)}
-    records.sort(
-        key=lambda r: (
-            r["couple_id"],
-            kind_order[r["kind"]],
-            domain_order.get(r["domain"], len(SHARE_DOMAINS)),
-            r["partner"] or "~",
-            -1 if r["season_id"] is None else r["season_id"],
-        )
-    )
-    return pd.DataFrame.from_records(records, columns=ALERT_COLUMNS)
-
-
 # -- judging couples -------------------------------------------------------------------
 
 
@@ -742,10 +354,10 @@ def judge(
         checkins = checkin_spans(answers, as_of_s)
     # Only the windows' weeks are judged: filter once, before the heavier work.
     judged = answers.loc[answers["item"].isin(JUDGED_ITEMS)]
-    judged = _in_window(judged, as_of_s, t)
+    judged = in_window(judged, as_of_s, t.window_weeks)
     if weekly is None:
         weekly = weekly_shares(judged, seasons, t)
-    weekly = _in_window(weekly, as_of_s, t)
+    weekly = in_window(weekly, as_of_s, t.window_weeks)
     # Both are windowed already (windowed=True skips doing it again).
     domains = judge_domains(weekly, as_of_s, t, windowed=True)
     personal = personal_work(judged, as_of_s, t, windowed=True)

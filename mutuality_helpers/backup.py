@@ -25,7 +25,7 @@ from pathlib import Path
 
 from . import config
 from .exceptions import StoreError
-from .store import BUSY_TIMEOUT_MS, check_sqlite_file
+from .sqlitefile import check_store_file, connect, integrity
 
 BACKUP_SUFFIX = ".sqlite"
 
@@ -38,13 +38,6 @@ class RestoreResult:
     store: Path
     safety_backup: Path | None
     set_aside: Path | None
-
-
-def _connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
-    uri = f"file:{path}?mode=ro" if read_only else f"file:{path}"
-    con = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-    con.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    return con
 
 
 def _utc_stamp() -> str:
@@ -69,23 +62,33 @@ def _new_private_path(folder: Path, stem: str) -> Path:
     raise StoreError(f"could not find a free backup file name in {folder}")
 
 
-def _copy_store(source: Path, target: Path) -> None:
-    """Copy the store at ``source`` into the new file ``target`` as a self-contained file."""
-    src = _connect(source, read_only=True)
+def _copy(source: Path, target: Path, standalone: bool) -> str:
+    """Copy the store ``source`` into ``target`` with SQLite's backup API; the check's answer.
+
+    One step (pages=-1): one read transaction on the source, one write transaction on the
+    target. ``standalone``: the copy is a new backup, made a single file (rollback journal;
+    the copy of a WAL store is flagged WAL) and fully checked; else it is the live store,
+    quickly checked.
+    """
+    src = connect(source, read_only=True)
     try:
-        dst = _connect(target)
+        dst = connect(target)
         try:
-            # One step (pages=-1): the snapshot is taken in a single read transaction.
             src.backup(dst)
-            # The copy of a WAL store is flagged WAL; a backup should be one file on its own.
-            dst.execute("PRAGMA journal_mode=DELETE")
-            check = dst.execute("PRAGMA integrity_check").fetchone()
+            if standalone:
+                dst.execute("PRAGMA journal_mode=DELETE")
+            return integrity(dst, full=standalone)
         finally:
             dst.close()
     finally:
         src.close()
-    if check is None or check[0] != "ok":
-        raise StoreError(f"the backup {target} failed its integrity check ({check and check[0]})")
+
+
+def _copy_store(source: Path, target: Path) -> None:
+    """Copy the store at ``source`` into the new file ``target`` as a self-contained file."""
+    check = _copy(source, target, standalone=True)
+    if check != "ok":
+        raise StoreError(f"the backup {target} failed its integrity check ({check})")
 
 
 def backup(data: str | os.PathLike | None = None, stem: str = "workbook") -> Path:
@@ -104,7 +107,7 @@ def backup(data: str | os.PathLike | None = None, stem: str = "workbook") -> Pat
     store = config.store_path(data)
     if not store.exists() or store.stat().st_size == 0:
         raise StoreError(f"there is no store at {store} to back up")
-    check_sqlite_file(store)
+    check_store_file(store)
     target = _new_private_path(config.backups_dir(data), stem)
     try:
         _copy_store(store, target)
@@ -137,24 +140,14 @@ def check_backup_file(path: str | os.PathLike) -> Path:
         raise StoreError(f"{path} does not exist or is not a file")
     if path.stat().st_size == 0:
         raise StoreError(f"{path} is empty, not a Mutuality store")
-    # Header, tables and schema version; an unreadable file is a StoreError there too.
-    check_sqlite_file(path)
-    try:
-        con = _connect(path, read_only=True)
-        try:
-            check = con.execute("PRAGMA integrity_check").fetchone()
-        finally:
-            con.close()
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path} is damaged ({exc})") from None
-    if check is None or check[0] != "ok":
-        raise StoreError(f"{path} is damaged (integrity check: {check and check[0]})")
+    # Header, tables, the full integrity check and the schema version.
+    check_store_file(path, full=True)
     return path
 
 
 def _store_is_healthy(store: Path) -> bool:
     try:
-        check_sqlite_file(store)
+        check_store_file(store)
     except StoreError:
         return False
     return True
@@ -183,19 +176,10 @@ def restore(source: str | os.PathLike, data: str | os.PathLike | None = None) ->
     try:
         if store.exists() and store.stat().st_size > 0 and _store_is_healthy(store):
             safety = backup(data, stem="before-restore")
-            src = _connect(source, read_only=True)
-            try:
-                dst = _connect(store)
-                try:
-                    # Into the live store, in one transaction: writers wait on the lock
-                    # and readers see the old or the new content, never a mixture.
-                    src.backup(dst)
-                    check = dst.execute("PRAGMA quick_check").fetchone()
-                finally:
-                    dst.close()
-            finally:
-                src.close()
-            if check is None or check[0] != "ok":
+            # Into the live store, in one transaction: writers wait on the lock and readers
+            # see the old or the new content, never a mixture.
+            check = _copy(source, store, standalone=False)
+            if check != "ok":
                 raise StoreError(f"{store} failed its check after the restore ({check})")
         else:
             if store.exists():

@@ -1,7 +1,12 @@
 """The ``mutuality`` command line.
 
 Every command takes ``--data DIR`` (else ``MUTUALITY_DATA``, else the checkout's
-``data/``). Errors are one line on stderr and a non-zero exit, never a traceback.
+``data/``, or the user data folder outside a checkout: see :mod:`.config`). Errors
+are one line on stderr and a non-zero exit, never a traceback.
+
+Only click and the package's light modules are imported up front; each command imports
+what it needs (pandas, SQLAlchemy, the report machinery) when it runs, so ``mutuality
+--help`` answers at once (``benchmarks/bench_cli.py`` measures it).
 """
 
 from __future__ import annotations
@@ -12,13 +17,15 @@ import sys
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import config
 from .exceptions import MutualityError
-from .store import Store, session_week
+
+if TYPE_CHECKING:
+    from .store import Store
 
 EXIT_ERROR = 1
 # Usage errors keep click's own exit code (2).
@@ -30,7 +37,8 @@ DATA_OPTION = click.option(
     "data",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Data folder (default: $MUTUALITY_DATA, else the checkout's data/).",
+    help="Data folder (default: $MUTUALITY_DATA, else the checkout's data/, else the user "
+    "data folder, e.g. ~/.local/share/mutuality-workbook).",
 )
 
 
@@ -45,6 +53,8 @@ def data_option(command: Callable | None = None, *, create: bool = False) -> Cal
         @DATA_OPTION
         @functools.wraps(command)
         def wrapper(data: Path | None, **kwargs: Any) -> Any:
+            from .store import Store
+
             with Store(data, create=create) as store:
                 return command(store=store, **kwargs)
 
@@ -63,8 +73,7 @@ def cli() -> None:
 @data_option(create=True)
 def demo(store: Store) -> None:
     """Seed the synthetic demo couples (idempotent), render a demo report, print its path."""
-    from .demo import demo_couple_ids, load_demo
-    from .render import demo_report
+    from .demo import demo_couple_ids, demo_report, load_demo
 
     counts = load_demo(store)
     couples = store.couples()
@@ -111,19 +120,19 @@ def export(store: Store, couple: str, out: Path | None) -> None:
 @data_option
 def couples(store: Store, as_json: bool) -> None:
     """List every couple: display names, weeks answered, last answer."""
-    frame = store.couples()
-    frame["last_answer"] = frame["last_answer"].dt.strftime("%Y-%m-%d").fillna("-")
+    # Plain rows, no frame: listing the couples needs no pandas (a fast command).
+    rows = [{**r, "last_answer": r["last_answer"] or "-"} for r in store.couple_rows()]
     if as_json:
-        click.echo(json.dumps(frame.to_dict(orient="records"), indent=2))
+        click.echo(json.dumps(rows, indent=2))
         return
-    if frame.empty:
+    if not rows:
         click.echo("no couples yet (try: mutuality demo, or mutuality import FILE)")
         return
     click.echo(f"{'couple':<10} {'partner A':<16} {'partner B':<16} {'weeks':>5}  last answer")
-    for r in frame.itertuples(index=False):
+    for r in rows:
         click.echo(
-            f"{r.couple_id:<10} {printable(r.name_a) or '-':<16} {printable(r.name_b) or '-':<16} "
-            f"{r.weeks_answered:>5}  {r.last_answer}"
+            f"{r['couple_id']:<10} {printable(r['name_a']) or '-':<16} "
+            f"{printable(r['name_b']) or '-':<16} {r['weeks_answered']:>5}  {r['last_answer']}"
         )
 
 
@@ -135,6 +144,8 @@ def couples(store: Store, as_json: bool) -> None:
 @data_option
 def session(store: Store, couple: str, date: str, notes: str, agreements: str) -> None:
     """Record the couple's next session."""
+    from .store import session_week
+
     number = store.add_session(couple, date, notes, agreements)
     click.echo(f"{couple}: session {number} on {date} (judged as of week {session_week(date)})")
 
@@ -226,7 +237,8 @@ def serve(
     nginx_site: tuple[str, str] | None,
 ) -> None:
     """Serve the couples' worksheets (Voila, bounded and private) on 127.0.0.1 until stopped."""
-    from .serve import ServeError, ServeOptions, check_bind, read_token
+    from .exceptions import ServeError
+    from .serve import ServeOptions, check_bind, read_token
     from .serve import serve as run_server
 
     if token_argv is not None:
@@ -339,14 +351,15 @@ def erase(store: Store, couple: str, yes: bool) -> None:
 @data_option
 def summary(store: Store, couple: str, as_of: str | None, as_json: bool) -> None:
     """The couple's judgement: status per domain, perception gaps, mutuality index, alerts."""
-    from .summary import format_summary, summarize
+    from .presentation import summary_text
+    from .summary import summarize
 
     result = summarize(store, couple, as_of=as_of)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
     # Names come from clients: no escape sequence reaches the terminal.
-    click.echo("\n".join(printable(line) for line in format_summary(result).split("\n")))
+    click.echo("\n".join(printable(line) for line in summary_text(result).split("\n")))
 
 
 @cli.command()
@@ -400,7 +413,9 @@ def report(
     force: bool,
 ) -> None:
     """Render session report PDFs: <data>/reports/<couple>/session-<n>.pdf (owner-only)."""
-    from .render import default_jobs, plan, render_one, render_reports
+    from .batch import default_jobs, render_reports
+    from .render import render_one
+    from .report import plan
 
     options = {"include_reflections": include_reflections, "paper": paper}
     if as_of:

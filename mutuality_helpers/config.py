@@ -1,32 +1,45 @@
 """Where things live. Every path the package uses comes from here.
 
 All client data lives inside one *data folder*: ``--data DIR`` on the command
-line, else the ``MUTUALITY_DATA`` environment variable, else the checkout's
-``data/``. Inside it:
+line, else the ``MUTUALITY_DATA`` environment variable, else the default: the
+checkout's ``data/`` when the package runs from a checkout (an editable install
+or ``make``), otherwise the platform's user data folder for the application
+(``~/.local/share/mutuality-workbook`` on Linux, from :mod:`platformdirs`).
+Inside it:
 
 - ``workbook.sqlite``: the store
 - ``reports/<couple_id>/session-<n>.pdf``
 - ``worksheets/``: personalised worksheet notebooks
 - ``backups/``
-- ``demo/``: the committed, synthetic demo couples (CSV)
+- ``demo/``: the committed, synthetic demo couples (CSV; checkout only)
+
+What ships with the package (instrument definitions, the report template, the
+notebooks and the demo couples) is found with :mod:`importlib.resources`. In a
+checkout the notebooks and the demo couples are the checkout's own ``notebooks/``
+and ``data/demo/`` (the folders therapists open and git tracks); a built wheel
+carries copies of them as package data (``mutuality_helpers/notebooks``,
+``mutuality_helpers/demo_data``: see ``force-include`` in pyproject.toml).
+
+The folder constants below (``NOTEBOOKS_DIR``, ``DEFINITIONS_DIR``,
+``TEMPLATES_DIR``, ``VOILA_SHARE_DIR``, ``DEPLOY_DIR``, ``DEMO_DIR``,
+``DEFAULT_DATA_DIR``) are resolved on first use,
+so importing this module (which every command does) stays cheap.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
+#: The distribution name (pyproject.toml), for metadata and the user data folder.
+DISTRIBUTION = "mutuality-workbook"
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
-NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
-DEFINITIONS_DIR = PACKAGE_DIR / "definitions"
-TEMPLATES_DIR = PACKAGE_DIR / "templates"
-#: A Jupyter data folder (on the form server's JUPYTER_PATH): the Voila page template.
-VOILA_SHARE_DIR = PACKAGE_DIR / "share"
-#: What a practice installs around the form server: the nginx site, the systemd unit.
-DEPLOY_DIR = PACKAGE_DIR / "deploy"
-DEFAULT_DATA_DIR = PROJECT_DIR / "data"
-DEMO_DIR = DEFAULT_DATA_DIR / "demo"
+#: True when the package runs from its source checkout (editable install), not a wheel.
+IN_CHECKOUT = (PROJECT_DIR / "pyproject.toml").is_file() and (
+    PROJECT_DIR / "notebooks" / "session_report.ipynb"
+).is_file()
 
 STORE_NAME = "workbook.sqlite"
 DATA_ENV = "MUTUALITY_DATA"
@@ -36,14 +49,74 @@ PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
 
 
+def packaged(name: str, checkout_folder: str | None = None) -> Path:
+    """A folder shipped with the package, as a file-system path.
+
+    Parameters
+    ----------
+    name
+        Its name inside the package (``definitions``, ``templates``, ``notebooks``...).
+    checkout_folder
+        Where it lives in a checkout when that is not inside the package (``notebooks``
+        for ``notebooks``): the checkout's own folder is used there.
+    """
+    if checkout_folder is not None and IN_CHECKOUT:
+        return PROJECT_DIR / checkout_folder
+    from importlib.resources import files
+
+    folder = files(__package__).joinpath(name)
+    # Notebooks, templates and PDFs are handed to tools that want real paths; pip and uv
+    # always install into a folder, so a resource elsewhere (a zip) means a broken install.
+    if not isinstance(folder, Path) or not folder.is_dir():
+        raise FileNotFoundError(
+            f"{folder} is missing from the installed package: reinstall mutuality-workbook"
+        )
+    return folder
+
+
+def default_data_dir() -> Path:
+    """The data folder when none is given: the checkout's ``data/``, else the user data folder."""
+    if IN_CHECKOUT:
+        return PROJECT_DIR / "data"
+    from platformdirs import user_data_path
+
+    return user_data_path(DISTRIBUTION, appauthor=False)
+
+
+_LAZY_PATHS = {
+    "NOTEBOOKS_DIR": lambda: packaged("notebooks", "notebooks"),
+    "DEMO_DIR": lambda: packaged("demo_data", "data/demo"),
+    "DEFINITIONS_DIR": lambda: packaged("definitions"),
+    "TEMPLATES_DIR": lambda: packaged("templates"),
+    # A Jupyter data folder (on the form server's JUPYTER_PATH): the Voila page template.
+    "VOILA_SHARE_DIR": lambda: packaged("share"),
+    # What a practice installs around the form server: the nginx site, the systemd unit.
+    "DEPLOY_DIR": lambda: packaged("deploy"),
+    "DEFAULT_DATA_DIR": default_data_dir,
+}
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562: the folder constants are computed once, when first asked for.
+    if name in _LAZY_PATHS:
+        value = _LAZY_PATHS[name]()
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def data_dir(explicit: str | os.PathLike | None = None) -> Path:
-    """Resolve the data folder: explicit argument, then ``MUTUALITY_DATA``, then ``data/``."""
+    """Resolve the data folder: explicit argument, then ``MUTUALITY_DATA``, then the default.
+
+    The default is the checkout's ``data/`` in a checkout, else the user data folder
+    (:func:`default_data_dir`).
+    """
     if explicit:
         return Path(explicit).expanduser().resolve()
     env = os.environ.get(DATA_ENV)
     if env:
         return Path(env).expanduser().resolve()
-    return DEFAULT_DATA_DIR
+    return default_data_dir()
 
 
 def private_dir(path: str | os.PathLike) -> Path:

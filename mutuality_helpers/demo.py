@@ -31,6 +31,10 @@ from .instruments import SHARE_DOMAINS, get_instrument, share_item
 from .interchange import ANSWER_HEADER, COUPLE_HEADER, SEASON_HEADER, import_files
 from .store import Store
 
+#: The demo couple whose report ``mutuality demo`` renders: it shows the most (chronic
+#: domains, an unagreed season, alerts, a falling mutuality index).
+DEMO_REPORT_COUPLE = "D004"
+
 SEED = 20260907
 FIRST_WEEK = dt.date(2026, 8, 24)
 WEEKS = 14
@@ -319,24 +323,37 @@ def load_demo(store: Store, folder: str | Path = config.DEMO_DIR) -> dict[str, i
     Returns the import counts plus ``sessions_added``.
     """
     folder = Path(folder)
-    result = import_files(
-        store, [folder / "couples.csv", folder / "answers.csv", folder / "seasons.csv"]
-    )
-    counts = dict(result.counts)
-    counts["sessions_added"] = 0
-    existing = store.sessions()
-    with open(folder / "sessions.csv", encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            mine = existing[existing["couple_id"] == row["couple_id"]]
-            if (mine["date"].dt.date.astype(str) == row["date"]).any():
-                continue
-            store.add_session(row["couple_id"], row["date"], row["notes"], row["agreements"])
-            counts["sessions_added"] += 1
+    with store.atomic():  # the couples and their sessions, or nothing
+        result = import_files(
+            store, [folder / "couples.csv", folder / "answers.csv", folder / "seasons.csv"]
+        )
+        counts = dict(result.counts)
+        counts["sessions_added"] = 0
+        existing = store.sessions()
+        with open(folder / "sessions.csv", encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                mine = existing[existing["couple_id"] == row["couple_id"]]
+                if (mine["date"].dt.date.astype(str) == row["date"]).any():
+                    continue
+                store.add_session(row["couple_id"], row["date"], row["notes"], row["agreements"])
+                counts["sessions_added"] += 1
     return counts
 
 
 def demo_couple_ids() -> list[str]:
     return [s.couple_id for s in _stories()]
+
+
+def demo_report(store: Store) -> Path:
+    """Render the demo couple's latest session report unless it is current; return its path."""
+    from .render import render_one
+    from .report import plan
+
+    requests, _ = plan(store, DEMO_REPORT_COUPLE)
+    request = requests[0]
+    if store.report_is_current(request.couple_id, request.session):
+        return request.output
+    return render_one(request)
 
 
 if __name__ == "__main__":

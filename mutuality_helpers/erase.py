@@ -24,7 +24,8 @@ from pathlib import Path
 from . import config
 from .backup import list_backups
 from .exceptions import StoreError, UnknownCouple
-from .store import BUSY_TIMEOUT_MS, SQLITE_HEADER, Store
+from .sqlitefile import SQLITE_HEADER, connect
+from .store import Store
 from .validation import parse_couple_id
 
 # Characters a couple id may contain: a file named "<id><one of these>..." may belong
@@ -74,9 +75,8 @@ def _erase_in_file(path: Path, couple_id: str, wal: bool, always_compact: bool) 
     StoreError
         When the WAL could not be emptied because another program holds it open.
     """
-    con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    con = connect(path)
     try:
-        con.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         # Deleted content is overwritten with zeros, not only unlinked from the b-tree.
         con.execute("PRAGMA secure_delete=ON")
         counts: dict[str, int] = {}
@@ -89,7 +89,7 @@ def _erase_in_file(path: Path, couple_id: str, wal: bool, always_compact: bool) 
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        if not (always_compact or sum(counts.values())):
+        if not always_compact and sum(counts.values()) == 0:
             return counts
         # Rebuild the file: no free page keeps an old copy of a deleted row.
         con.execute("VACUUM")

@@ -47,9 +47,25 @@ class UnknownSession(MutualityError):
     """No session with that number is recorded for the couple."""
 
 
+class UnknownSeason(MutualityError):
+    """No season with that id is in the store."""
+
+
 class ParameterError(MutualityError):
     """A notebook or report parameter is missing, misspelt or of the wrong type."""
 
 
 class ReportError(MutualityError):
     """A PDF report could not be rendered."""
+
+
+class KernelDied(ReportError):
+    """The report kernel stopped unexpectedly, or never started."""
+
+
+class LinkError(MutualityError):
+    """A partner link is incomplete, malformed or not signed by this data folder."""
+
+
+class ServeError(MutualityError):
+    """The Voila app cannot be started as asked (e.g. a public address without a token)."""

@@ -1,75 +1,123 @@
-"""Small text helpers shared by the messages, widgets, charts and reports.
+"""How things are written for people: display names, numbers, dates, terminal-safe text.
 
-Dependency-light on purpose (stdlib and pandas only): :mod:`~mutuality_helpers.report` is
-loaded by the CLI and must not pull in Altair or ipywidgets to format a date.
+The one place for these, used by the command line, the widgets, the charts and the PDF
+report (the HTML templates get them as Jinja filters, see
+:mod:`~mutuality_helpers.presentation`). Dependency-light on purpose (stdlib and pandas
+only): the command line formats with it too.
 """
 
 from __future__ import annotations
 
-import html
+import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
-import pandas as pd
-
-#: What a missing date (``None``, NaN, NaT) is shown as.
-MISSING_DAY = "-"
+#: What a missing value (``None``, NaN, NaT) is shown as.
+MISSING = "-"
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+def missing(value: Any) -> bool:
+    """True for ``None``, NaN and NaT."""
+    if value is None:
+        return True
+    # pandas only for what may be NaN or NaT: names and numbers format without it.
+    import pandas as pd
+
+    return bool(pd.api.types.is_scalar(value) and pd.isna(value))
+
+
+#: How each status is written for people.
+STATUS_LABELS: dict[str, str] = {
+    "insufficient_data": "not enough answers",
+    "chronic": "chronic",
+    "drifting": "drifting",
+    "seasonal": "seasonal (agreed)",
+    "balanced": "balanced",
+}
+
+
+def status_label(status: str | None) -> str:
+    """A status as people read it (an unknown one as it is)."""
+    return STATUS_LABELS.get(status or "", status or MISSING)
+
+
+# -- names ---------------------------------------------------------------------------------
+
+
+def display_name(name: str | None, partner: str) -> str:
+    """A partner's display name, or "Partner A" / "Partner B" when none was given."""
+    return name or f"Partner {partner}"
+
+
+def display_names(name_a: str | None, name_b: str | None) -> dict[str, str]:
+    """``{"A": ..., "B": ...}`` display names, with the fallbacks of :func:`display_name`."""
+    return {"A": display_name(name_a, "A"), "B": display_name(name_b, "B")}
+
+
+def display_names_of(names: Mapping[str, str] | None) -> dict[str, str]:
+    """``names`` (``{"A": ..., "B": ...}``, possibly partial) with the fallbacks filled in."""
+    names = names or {}
+    return display_names(names.get("A"), names.get("B"))
+
+
+def partner_name(names: Mapping[str, str] | None, partner: str | None) -> str:
+    """The name of ``partner`` ("A"/"B") in ``names``; ``"-"`` for no partner."""
+    if partner is None:
+        return MISSING
+    return display_name((names or {}).get(partner), partner)
+
+
+# -- numbers -------------------------------------------------------------------------------
+
+
+def number(value: Any, digits: int = 0, suffix: str = "") -> str:
+    """``value`` with ``digits`` decimals (and ``suffix``), or ``"-"`` when missing."""
+    if missing(value):
+        return MISSING
+    return f"{float(value):.{digits}f}{suffix}"
+
+
+def percent(value: Any) -> str:
+    """A share in whole percent, e.g. ``"70%"``."""
+    return number(value, 0, "%")
+
+
+def signed(value: Any, unit: str = "", digits: int = 0) -> str:
+    """A change or gap with its sign (``"+5 pts"``, ``"-3 pts"``); ``"±0"`` when it rounds to 0."""
+    if missing(value):
+        return MISSING
+    value = float(value)
+    if round(value, digits) == 0:
+        return f"±{0:.{digits}f}{unit}"
+    return f"{value:+.{digits}f}{unit}"
+
+
+# -- dates ---------------------------------------------------------------------------------
 
 
 def iso_day(value: Any) -> str:
-    """A date as ``YYYY-MM-DD``.
+    """A date as ``YYYY-MM-DD``, e.g. ``"2026-11-01"``.
 
-    Parameters
-    ----------
-    value
-        A date, datetime, :class:`pandas.Timestamp` or ISO date string; ``None``, NaN and
-        NaT count as missing.
-
-    Returns
-    -------
-    str
-        The ISO date, e.g. ``"2026-11-01"``, or ``"-"`` when ``value`` is missing.
+    ``value`` is a date, datetime, :class:`pandas.Timestamp` or ISO date string; a missing
+    one (``None``, NaN, NaT) is shown as ``"-"``, as by every function here.
     """
-    if _missing(value):
-        return MISSING_DAY
+    if missing(value):
+        return MISSING
+    import pandas as pd
+
     return pd.Timestamp(value).date().isoformat()
 
 
 def long_day(value: Any) -> str:
-    """A date written out for people, e.g. ``"1 Nov 2026"``.
+    """A date written out for people, e.g. ``"1 Nov 2026"`` (no leading zero); as iso_day."""
+    if missing(value):
+        return MISSING
+    import pandas as pd
 
-    Parameters
-    ----------
-    value
-        A date, datetime, :class:`pandas.Timestamp` or ISO date string; ``None``, NaN and
-        NaT count as missing.
-
-    Returns
-    -------
-    str
-        The day without a leading zero, the abbreviated month and the year, or ``"-"``
-        when ``value`` is missing.
-    """
-    if _missing(value):
-        return MISSING_DAY
     day = pd.Timestamp(value)
     return f"{day.day} {day:%b %Y}"  # "%-d" is not portable (Windows)
 
 
-def escape(value: Any) -> str:
-    """Escape text for HTML, quotes included (it may land in an attribute).
-
-    Parameters
-    ----------
-    value
-        Anything; it is shown as ``str(value)``, and ``None`` as the empty string.
-
-    Returns
-    -------
-    str
-        The escaped text.
-    """
-    return html.escape("" if value is None else str(value), quote=True)
+def week_label(week: dt.date) -> str:
+    """``'week of Monday 23 November 2026'`` (no leading zero, no locale surprises)."""
+    return f"week of Monday {week.day} {week:%B %Y}"

@@ -1,229 +1,42 @@
 """Worksheet forms generated from the instrument definitions.
 
-A form is a small class in the voila-gallery style: it builds its widgets,
-wires named callbacks with ``observe``/``on_click``, writes every message to one
-:class:`ipywidgets.Output`, and saves through the :class:`~.store.Store`, never
-to files. One widget per item type:
-
-=========  ================================================================
-``share``  a 0-100 slider with a live "you 70% / partner 30%" readout
-``int``    a slider over the item's range
-``tags``   one toggle button per tag (any number may be chosen)
-``text``   a text area
-=========  ================================================================
+A form is a small class in the voila-gallery style: it builds its widgets (one field
+per item, :mod:`~mutuality_helpers.fields`), wires named callbacks with
+``observe``/``on_click``, writes every message to one :class:`ipywidgets.Output`
+(:mod:`~mutuality_helpers.feedback`), and saves through the
+:class:`~mutuality_helpers.store.Store`, never to files.
 
 A partner's form reads nothing but that partner's own answers (and only to say
 "you already answered this week"); it never shows the other partner's. Every
 piece of text a person typed, or an instrument file holds, reaches the page
 HTML-escaped, so a reflection holding ``<script>`` is shown as text.
-
-A slider always has a value, so an unanswered required slider is one that was
-never moved: a person who means the middle value moves it away and back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import os
 from typing import Any
 
 import ipywidgets as widgets
 
 from . import notices, preheat
-from .exceptions import ParameterError, ValidationError
-from .formatting import escape
+from .exceptions import LinkError, ValidationError
+from .feedback import notice, show_message
+from .fields import FIELD_TYPES, ItemField
+from .formatting import week_label
 from .instruments import Instrument, Item, get_instrument
-from .store import Answer, Store, make_answer
-from .validation import parse_couple_id, parse_date, parse_partner, parse_week, week_of
+from .links import parse_link_query
+from .models import Answer, make_answer
+from .presentation import fragment
+from .store import Store
+from .validation import parse_date, parse_partner, week_of
+from .worksheets import form_parameters
 
 #: How many past weeks (besides the current one) the week picker offers.
 WEEKS_OFFERED = 7
 #: CSS class on every form's outer box: browser tests scope their selectors to it.
 FORM_CLASS = "mutuality-form"
-
-_ERROR_STYLE = "color:#a4262c"
-_OK_STYLE = "color:#1e6b30"
-
-
-def show_message(output: widgets.Output, message: str, ok: bool = False) -> None:
-    """Replace what ``output`` shows with one message, escaped (it may quote what was typed)."""
-    style = _OK_STYLE if ok else _ERROR_STYLE
-    body = f"<p style='{style}'>{escape(message)}</p>"
-    # Set outputs directly rather than `with output:`: works in a kernel and headless.
-    output.outputs = (
-        {
-            "output_type": "display_data",
-            "data": {"text/plain": message, "text/html": body},
-            "metadata": {},
-        },
-    )
-
-
-def week_label(week: dt.date) -> str:
-    """``'week of Monday 23 November 2026'`` (no leading zero, no locale surprises)."""
-    return f"week of Monday {week.day} {week:%B %Y}"
-
-
-def share_readout(value: int) -> str:
-    """The live readout under a share slider."""
-    return f"you {value}% / partner {100 - value}%"
-
-
-class ItemField:
-    """The widgets for one item: a label, an input, and an inline error line.
-
-    ``raw()`` is the value to validate, or ``None`` while unanswered.
-    """
-
-    def __init__(self, item: Item):
-        self.item = item
-        self.touched = False
-        self.label = widgets.HTML(self._label_html())
-        self.error = widgets.HTML("")
-        self.input = self._build_input()
-        self.box = widgets.VBox(
-            [self.label, self.input, self.error], layout=widgets.Layout(margin="0 0 12px 0")
-        )
-        self.box.add_class("mutuality-item")
-        self.box.add_class(f"mutuality-item-{item.id}")
-
-    def _label_html(self) -> str:
-        star = " <span title='required'>*</span>" if self.item.required else ""
-        help_text = f"<br><small>{escape(self.item.help)}</small>" if self.item.help else ""
-        return f"<b>{escape(self.item.wording)}</b>{star}{help_text}"
-
-    def _build_input(self) -> widgets.Widget:
-        raise NotImplementedError
-
-    def raw(self) -> Any:
-        raise NotImplementedError
-
-    def is_blank(self) -> bool:
-        return self.raw() is None
-
-    def show_error(self, message: str) -> None:
-        error = f"<span style='{_ERROR_STYLE}'>{escape(message)}</span>"
-        self.error.value = error if message else ""
-
-    def _on_touch(self, change: dict) -> None:
-        self.touched = True
-        self.show_error("")
-
-
-class SliderField(ItemField):
-    """An ``int`` item: a slider over its range, unanswered until moved."""
-
-    def _build_input(self) -> widgets.Widget:
-        lo, hi = self.item.min, self.item.max
-        self.slider = widgets.IntSlider(
-            value=(lo + hi) // 2,
-            min=lo,
-            max=hi,
-            step=1,
-            readout=True,
-            continuous_update=True,
-            layout=widgets.Layout(width="420px"),
-        )
-        self.slider.add_class(f"mutuality-input-{self.item.id}")
-        self.hint = widgets.HTML("<small>not answered yet: move the slider</small>")
-        self.slider.observe(self._on_touch, names="value")
-        return widgets.HBox([self.slider, self.hint])
-
-    def _on_touch(self, change: dict) -> None:
-        super()._on_touch(change)
-        self.hint.value = ""
-
-    def raw(self) -> Any:
-        return self.slider.value if self.touched else None
-
-    def set(self, value: int) -> None:
-        """Answer programmatically (tests, prefills), even with the current value."""
-        self.slider.value = value
-        self._on_touch({})
-
-
-class ShareField(SliderField):
-    """A ``share`` item: 0-100 with a live "you / partner" readout."""
-
-    def _build_input(self) -> widgets.Widget:
-        box = super()._build_input()
-        self.slider.readout = False
-        self.readout = widgets.HTML(self._readout_html())
-        self.readout.add_class("mutuality-readout")
-        self.slider.observe(self._on_readout, names="value")
-        box.children = (self.slider, self.readout, self.hint)
-        return box
-
-    def _readout_html(self) -> str:
-        return f"<b>{escape(share_readout(self.slider.value))}</b>"
-
-    def _on_readout(self, change: dict) -> None:
-        self.readout.value = self._readout_html()
-
-
-class TagsField(ItemField):
-    """A ``tags`` item: one toggle per tag, any number chosen."""
-
-    def _build_input(self) -> widgets.Widget:
-        self.toggles = {}
-        for choice in self.item.choices:
-            toggle = widgets.ToggleButton(
-                value=False,
-                description=choice.replace("_", " "),
-                layout=widgets.Layout(width="auto"),
-            )
-            toggle.add_class(f"mutuality-tag-{choice}")
-            toggle.observe(self._on_touch, names="value")
-            self.toggles[choice] = toggle
-        return widgets.HBox(
-            list(self.toggles.values()), layout=widgets.Layout(flex_flow="row wrap")
-        )
-
-    def raw(self) -> Any:
-        chosen = [tag for tag, toggle in self.toggles.items() if toggle.value]
-        return chosen or None
-
-    def set(self, tags: list[str]) -> None:
-        for tag, toggle in self.toggles.items():
-            toggle.value = tag in tags
-
-
-class TextField(ItemField):
-    """A ``text`` item: a text area with a live character count."""
-
-    def _build_input(self) -> widgets.Widget:
-        self.area = widgets.Textarea(
-            value="",
-            placeholder="Write as much or as little as you like.",
-            layout=widgets.Layout(width="min(640px, 95%)", height="90px"),
-        )
-        self.area.add_class(f"mutuality-input-{self.item.id}")
-        self.count = widgets.HTML(self._count_html())
-        self.area.observe(self._on_touch, names="value")
-        self.area.observe(self._on_count, names="value")
-        return widgets.VBox([self.area, self.count])
-
-    def _count_html(self) -> str:
-        n, limit = len(self.area.value), self.item.max_length
-        style = f" style='{_ERROR_STYLE}'" if n > limit else ""
-        return f"<small{style}>{n} / {limit} characters</small>"
-
-    def _on_count(self, change: dict) -> None:
-        self.count.value = self._count_html()
-
-    def raw(self) -> Any:
-        return self.area.value if self.area.value.strip() else None
-
-    def set(self, text: str) -> None:
-        self.area.value = text
-
-
-FIELD_TYPES: dict[str, type[ItemField]] = {
-    "int": SliderField,
-    "share": ShareField,
-    "tags": TagsField,
-    "text": TextField,
-}
 
 
 class InstrumentForm:
@@ -268,7 +81,6 @@ class InstrumentForm:
         self.source = f"form:{self.instrument.id}"
         self.status = ""
         self.message = ""
-        self.last_counts: dict[str, int] = {}
         first_week = week_of(self.today) if week is None else week_of(parse_date(week, "week"))
 
         self.fields: dict[str, ItemField] = {
@@ -302,10 +114,7 @@ class InstrumentForm:
         self.replace_button.on_click(self._on_replace)
         self.cancel_button.on_click(self._on_cancel)
 
-        header = widgets.HTML(
-            f"<h2>{escape(self.instrument.title)}</h2><p>{escape(self.instrument.intro)}</p>"
-            "<p><small>Items marked * are needed before you can save.</small></p>"
-        )
+        header = widgets.HTML(fragment("forms.html.j2", "header", self.instrument))
         self.widget = widgets.VBox(
             [
                 header,
@@ -380,17 +189,8 @@ class InstrumentForm:
     def _on_week_change(self, change: dict) -> None:
         self._hide_confirm()
         week = self.selected_week()
-        if week > week_of(self.today):
-            self.week_note.value = (
-                f"<span style='{_ERROR_STYLE}'>This week has not started yet.</span>"
-            )
-        elif self._existing():
-            self.week_note.value = (
-                "<small>You already saved answers for this week. "
-                "Saving again will ask before replacing them.</small>"
-            )
-        else:
-            self.week_note.value = ""
+        state = "future" if week > week_of(self.today) else "answered" if self._existing() else ""
+        self.week_note.value = fragment("forms.html.j2", "week_note", state)
 
     def _on_save(self, button: widgets.Button | None = None) -> None:
         self._hide_confirm()
@@ -440,7 +240,7 @@ class InstrumentForm:
     def _save(self, answers: list[Answer]) -> None:
         self.save_button.disabled = True
         try:
-            self.last_counts = self.store.save_answers(answers, source=self.source)
+            self.store.save_answers(answers, source=self.source)
         except Exception as exc:  # noqa: BLE001 -- whatever broke, the partner keeps the answers
             self.status = "error"
             self._say(notices.cannot_save(exc))
@@ -472,46 +272,6 @@ def inventory_form(store: Store, couple_id: str, partner: str, week: Any = None)
     return InstrumentForm(store, "mutuality_inventory", couple_id, partner, week)
 
 
-def form_parameters(
-    couple_id: Any, partner: Any, week: Any = None, data_dir: Any = None
-) -> dict[str, Any]:
-    """Check a worksheet notebook's parameters before any work (papermill checks no types).
-
-    Raises
-    ------
-    ParameterError
-        Naming the parameter at fault.
-    """
-    checks: list[tuple[str, Callable[[Any], Any], Any]] = [
-        ("couple_id", parse_couple_id, couple_id),
-        ("partner", parse_partner, partner),
-    ]
-    out: dict[str, Any] = {}
-    for name, parse, raw in checks:
-        try:
-            out[name] = parse(raw)
-        except ValidationError as exc:
-            raise ParameterError(f"parameter {name}: {exc}") from None
-    if week is None or week == "":
-        out["week"] = None
-    else:
-        try:
-            out["week"] = parse_week(week)
-        except ValidationError as exc:
-            raise ParameterError(f"parameter week: {exc}") from None
-    if data_dir is not None and not isinstance(data_dir, str):
-        raise ParameterError(f"parameter data_dir: expected a folder path, got {data_dir!r}")
-    out["data_dir"] = data_dir or None
-    return out
-
-
-def notice(message: str) -> widgets.HTML:
-    """A friendly, escaped message shown instead of a form (no code, no traceback)."""
-    box = widgets.HTML(f"<p style='{_ERROR_STYLE}'>{escape(message)}</p>")
-    box.add_class("mutuality-notice")
-    return box
-
-
 def notebook_form(
     instrument: str,
     couple_id: Any = None,
@@ -532,10 +292,6 @@ def notebook_form(
     A partner sees a plain message, never a path or a store's internals
     (:mod:`.notices`); the details go to the server's log.
     """
-    import os
-
-    from .serve import LinkError, parse_link_query
-
     try:
         if couple_id is None:
             if query_string is None:

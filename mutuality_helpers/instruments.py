@@ -19,7 +19,7 @@ import yaml
 
 from .config import DEFINITIONS_DIR
 from .exceptions import InstrumentError, ValidationError
-from .validation import _shown, parse_text
+from .validation import parse_text, shown
 
 #: The five domains of relational lifting, in report order.
 DOMAINS: tuple[str, ...] = (
@@ -66,6 +66,13 @@ class Item:
     def is_numeric(self) -> bool:
         return self.type in ("int", "share")
 
+    @property
+    def bounds(self) -> tuple[int, int]:
+        """``(min, max)`` of a numeric item (:func:`load_instrument` gives it both)."""
+        if self.min is None or self.max is None:
+            raise InstrumentError(f"item {self.id!r} has no min and max")
+        return self.min, self.max
+
     def parse(self, raw: Any) -> str:
         """Check ``raw`` against this item and return its canonical stored text.
 
@@ -93,10 +100,11 @@ class Item:
         if not text:
             raise ValidationError(f"{self.id}: a value is required")
         if not re.fullmatch(r"[+-]?\d{1,9}", text):
-            raise ValidationError(f"{self.id}: expected a whole number, got {_shown(text)}")
+            raise ValidationError(f"{self.id}: expected a whole number, got {shown(text)}")
         value = int(text)
-        if not (self.min <= value <= self.max):
-            raise ValidationError(f"{self.id}: {value} is outside {self.min}-{self.max}")
+        lo, hi = self.bounds
+        if not (lo <= value <= hi):
+            raise ValidationError(f"{self.id}: {value} is outside {lo}-{hi}")
         return str(value)
 
     def _parse_tags(self, raw: Any) -> str:
@@ -284,8 +292,8 @@ def find_item(item_id: str) -> tuple[Instrument, Item]:
         for it in inst.items:
             if it.id == item_id:
                 return inst, it
-    shown = item_id if len(item_id) <= 40 else item_id[:37] + "..."
-    raise ValidationError(f"unknown item {shown!r}")
+    clipped = item_id if len(item_id) <= 40 else item_id[:37] + "..."
+    raise ValidationError(f"unknown item {clipped!r}")
 
 
 def share_item(domain: str) -> str:

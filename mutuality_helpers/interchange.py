@@ -7,8 +7,9 @@ Three kinds of file, told apart by their header:
 - couples: ``couple_id,name_a,name_b`` (display names, which the other two cannot carry)
 
 A file with any bad row is rejected whole: every bad row is named with its line
-number and reason, and nothing is written. Export writes the same formats, so
-export then import round-trips.
+number and reason, and nothing is written. A row is rejected here for its shape (field
+count, a contradiction with an earlier row) and in :mod:`~mutuality_helpers.models` for
+its values. Export writes the same formats, so export then import round-trips.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
 from . import config
 from .exceptions import ImportRejected, MutualityError, ValidationError
-from .store import Answer, Season, Store, make_answer, make_season
-from .validation import parse_couple_id, parse_name
+from .models import Answer, CoupleNames, Season, make_answer, make_couple, make_season
+from .store import Store
 
 ANSWER_HEADER = ("couple_id", "partner", "week", "item", "value")
 SEASON_HEADER = ("couple_id", "partner", "reason", "start", "planned_end", "agreed", "note")
@@ -44,19 +46,18 @@ class ParsedFile:
     kind: str
     answers: list[Answer] = field(default_factory=list)
     seasons: list[Season] = field(default_factory=list)
-    couples: list[tuple[str, str, str]] = field(default_factory=list)
+    couples: list[CoupleNames] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
         return len(self.answers) + len(self.seasons) + len(self.couples)
 
     def couple_ids(self) -> set[str]:
-        rows: Iterable = self.answers or self.seasons
-        ids = {r.couple_id for r in rows}
-        return ids | {c[0] for c in self.couples}
+        records: list[Answer | Season | CoupleNames] = [*self.answers, *self.seasons]
+        return {r.couple_id for r in [*records, *self.couples]}
 
 
-def _rows_with_lines(reader: csv.reader) -> Iterator[tuple[int, list[str]]]:
+def _rows_with_lines(reader: Any) -> Iterator[tuple[int, list[str]]]:
     """Yield each record with the line number it starts on (quoted newlines span lines)."""
     line = reader.line_num + 1
     for record in reader:
@@ -102,7 +103,7 @@ def parse_csv(path: str | os.PathLike, text: str | None = None) -> ParsedFile:
         )
     parsed = ParsedFile(path=name, kind=kind)
     problems: list[tuple[int, str]] = []
-    seen: dict[tuple, tuple[int, str]] = {}
+    seen: dict[tuple[Any, ...], tuple[int, str]] = {}
     width = len(HEADERS[kind])
     rows = _rows_with_lines(reader)
     total = text.count("\n")
@@ -137,8 +138,9 @@ def parse_csv(path: str | os.PathLike, text: str | None = None) -> ParsedFile:
     return parsed
 
 
-def _parse_row(kind: str, record: list[str], parsed: ParsedFile) -> tuple[tuple, str]:
+def _parse_row(kind: str, record: list[str], parsed: ParsedFile) -> tuple[tuple[Any, ...], str]:
     """Validate one record into ``parsed``; return its identity key and its value."""
+    key: tuple[Any, ...]
     if kind == "answers":
         answer = make_answer(*record)
         parsed.answers.append(answer)
@@ -149,10 +151,9 @@ def _parse_row(kind: str, record: list[str], parsed: ParsedFile) -> tuple[tuple,
         parsed.seasons.append(season)
         key = (season.couple_id, season.partner, season.reason, season.start)
         return key, repr((season.planned_end, season.agreed, season.note))
-    couple_id = parse_couple_id(record[0])
-    names = (parse_name(record[1], "name_a"), parse_name(record[2], "name_b"))
-    parsed.couples.append((couple_id, *names))
-    return (couple_id,), repr(names)
+    couple = make_couple(*record)
+    parsed.couples.append(couple)
+    return (couple.couple_id,), repr((couple.name_a, couple.name_b))
 
 
 @dataclass
@@ -174,30 +175,26 @@ def import_files(store: Store, paths: Iterable[str | os.PathLike]) -> ImportResu
     known = set(store.couple_ids())
     created = sorted(set().union(*(p.couple_ids() for p in parsed)) - known)
 
-    def write(conn) -> dict[str, int]:  # noqa: ANN001
-        counts: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    with store.atomic():
         for p in parsed:
             source = f"import:{Path(p.path).name}"
             if p.kind == "answers":
-                part = store._write_answers(conn, p.answers, source)
+                part = store.save_answers(p.answers, source)
             elif p.kind == "seasons":
-                part = store._write_seasons(conn, p.seasons, source)
+                part = store.save_seasons(p.seasons, source)
             else:
-                part = {"couples_named": 0}
-                for couple_id, name_a, name_b in p.couples:
-                    store._upsert_couple(conn, couple_id, name_a, name_b)
-                    part["couples_named"] += 1
+                for c in p.couples:
+                    store.add_couple(c.couple_id, c.name_a, c.name_b)
+                part = {"couples_named": len(p.couples)}
             part.pop("couples_created", None)
             for k, v in part.items():
                 key = k if p.kind == "couples" else f"{p.kind}_{k}"
                 counts[key] = counts.get(key, 0) + v
-        return counts
-
-    counts = store.write(write)
     return ImportResult(files=parsed, counts=counts, created=created)
 
 
-def _write_private_csv(path: Path, header: tuple[str, ...], rows: Iterable[Iterable]) -> None:
+def _write_private_csv(path: Path, header: tuple[str, ...], rows: Iterable[Iterable[Any]]) -> None:
     config.private_file(path)
     with open(path, "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")

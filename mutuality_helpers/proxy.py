@@ -14,7 +14,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from . import config
-from .serve import DEFAULT_PORT, ServeError, ServeOptions
+from .exceptions import ServeError
+from .serve import DEFAULT_PORT, ServeOptions
 
 SITE_TEMPLATE = config.DEPLOY_DIR / "nginx-site.conf"
 SERVICE_TEMPLATE = config.DEPLOY_DIR / "mutuality-forms.service"

@@ -1,18 +1,25 @@
-"""The store's tables, as SQLAlchemy Core metadata, and the schema version.
+"""The store's tables, as SQLAlchemy Core metadata, and the schema revision they are.
 
 Dates and weeks are ISO text (``YYYY-MM-DD``), times ISO UTC text: portable between
 SQLite and PostgreSQL, and readable in any SQLite browser.
+
+The tables are made and changed only by the Alembic migrations in ``migrations/versions/``
+(see :mod:`~mutuality_helpers.migrate`); a test checks that the migrations, run from an
+empty database, build exactly these tables.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-#: Bumped whenever a table changes; a store written by a newer version is refused.
-SCHEMA_VERSION = 1
+#: The newest migration: what these tables are. A change to a table is a new migration,
+#: and this names it (tests/test_migrate.py checks it against Alembic's head).
+SCHEMA_REVISION = "0002"
 
 metadata = sa.MetaData()
 
+# Frozen since revision 0002 at schema_version "2": release 0.1 reads only this row, and so
+# refuses a newer store instead of misreading it. Nothing here reads it any more.
 meta_table = sa.Table(
     "meta",
     metadata,

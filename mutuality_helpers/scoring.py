@@ -22,7 +22,7 @@ given, and it is labelled as such so nobody reads it as reliable.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -68,8 +68,8 @@ def inventory_scores(answers: pd.DataFrame, instrument: Instrument | None = None
         )
     spec = pd.DataFrame(
         {
-            "lo": [float(it.min) for it in items.values()],
-            "span": [float(it.max - it.min) for it in items.values()],
+            "lo": [float(it.bounds[0]) for it in items.values()],
+            "span": [float(it.bounds[1] - it.bounds[0]) for it in items.values()],
             "reverse": [it.reverse for it in items.values()],
         },
         index=list(items),
@@ -99,9 +99,19 @@ def inventory_scores(answers: pd.DataFrame, instrument: Instrument | None = None
     return scored[SCORE_COLUMNS]
 
 
+class ReliableChange(TypedDict):
+    """Change between two inventory scores (see :func:`reliable_change`)."""
+
+    change: float | None
+    method: str | None  # "jacobson_truax", "raw", or None without two scores
+    rci: float | None
+    reliable: bool | None
+    label: str
+
+
 def reliable_change(
     before: float | None, after: float | None, instrument: Instrument | None = None
-) -> dict[str, Any]:
+) -> ReliableChange:
     """Change between two inventory scores, with the Jacobson-Truax RCI when possible.
 
     Returns

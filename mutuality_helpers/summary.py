@@ -1,55 +1,130 @@
-"""Summaries: a judgement turned into the JSON-able summary, the caseload table and text.
+"""The summary: one couple's judgement as the JSON-able dict ``mutuality summary --json`` prints.
 
-:mod:`~mutuality_helpers.analysis` judges; this module only reads and presents what it
-judged: :func:`summarize` (one couple, DESIGN.md's ``--json`` shape, with the change since
-the last session and the inventory scores), :func:`caseload` (every couple, worst first)
-and :func:`format_summary` (the plain-text table ``mutuality summary`` prints).
+:mod:`~mutuality_helpers.analysis` judges; this module reads the store and turns the
+judgement into a :class:`Summary`, with the change since the last session and the
+inventory scores. The TypedDicts below are that contract, field by field; the command
+line, the session workbook, the charts and the PDF report all read it.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 import pandas as pd
 
-from .analysis import (
-    CHECKIN,
-    JUDGED_ITEMS,
-    ONE_WEEK,
-    Thresholds,
-    as_week,
-    judge,
-    judge_domains,
-    mutuality_index,
-    personal_work,
-    weekly_shares,
-)
-from .formatting import iso_day
-from .instruments import DOMAIN_LABELS, SHARE_DOMAINS, Instrument, get_instrument
-from .scoring import inventory_scores, reliable_change
+from .analysis import judge, judge_domains, weekly_shares
+from .formatting import display_names_of, iso_day
+from .instruments import DOMAIN_LABELS, SHARE_DOMAINS, Instrument
+from .mutuality_index import mutuality_index, personal_work
+from .scoring import ReliableChange, inventory_scores, reliable_change
+from .thresholds import Thresholds
 from .validation import parse_couple_id
+from .weeks import as_week, window_start
 
-#: Worst first, for sorting a caseload.
-STATUS_SEVERITY: dict[str, int] = {
-    "chronic": 4,
-    "drifting": 3,
-    "insufficient_data": 2,
-    "seasonal": 1,
-    "balanced": 0,
-}
-STATUS_LABELS: dict[str, str] = {
-    "insufficient_data": "not enough answers",
-    "chronic": "chronic",
-    "drifting": "drifting",
-    "seasonal": "seasonal (agreed)",
-    "balanced": "balanced",
-}
+if TYPE_CHECKING:
+    from .store import Store
 
 #: Figures keep six decimals: exact enough to check, free of float noise (0.30000000000000004).
-#: Display code rounds for people (see format_summary, the report, the notebooks).
+#: Display code rounds for people (see :mod:`~mutuality_helpers.formatting`).
 DIGITS = 6
+
+
+class DomainSummary(TypedDict):
+    """One share domain over the window."""
+
+    status: str  # insufficient_data, chronic, drifting, seasonal or balanced
+    carried_by: str | None  # "A"/"B": who carried more (chronic, drifting, seasonal)
+    share_a: float | None  # A's consensus share over the window, percent
+    perception_gap: float | None  # A's view of A's share minus B's, percentage points
+    view_a: float | None  # A's share as A sees it, over the weeks both answered
+    view_b: float | None  # A's share as B sees it, over the same weeks
+    label: str
+    weeks_answered: int
+    both_answered_weeks: int
+    one_sided_weeks: int
+    imbalanced_weeks: int
+    covered_weeks: int
+    uncovered_weeks: dict[str, int]  # {"A": n, "B": n}: uncovered weeks each carried more
+
+
+class Alert(TypedDict):
+    """One alert, in plain language (``kind`` is one of :data:`alerts.ALERT_KINDS`)."""
+
+    kind: str
+    domain: str | None
+    partner: str | None
+    message: str
+    domains: NotRequired[list[str]]
+    weeks: NotRequired[int]
+    season_id: NotRequired[int]
+
+
+class PartnerWork(TypedDict):
+    """One partner's personal work (0-4) over the window."""
+
+    self: float | None  # their own rating
+    by_partner: float | None  # their partner's rating of them
+    score: float | None  # the mean of the two that exist
+    ratings: int
+
+
+class PersonalWork(TypedDict):
+    A: PartnerWork
+    B: PartnerWork
+    lower: float | None  # the lower partner's score: what the index counts
+
+
+class InventoryScore(TypedDict):
+    """A partner's latest inventory score (0-100) and its change (see :mod:`scoring`)."""
+
+    score: float | None
+    week: str
+    previous_score: float | None
+    previous_week: str | None
+    change: float | None
+    method: str | None  # "jacobson_truax", "raw", or None without an earlier score
+    rci: float | None
+    reliable: bool | None
+    label: str
+
+
+class DomainChange(TypedDict):
+    status_then: str
+    status_now: str
+    share_a_then: float | None
+    share_a_now: float | None
+    share_a_change: float | None
+
+
+class SessionChange(TypedDict):
+    """The judgement now against the judgement as of the previous session's week."""
+
+    session: int
+    date: str
+    as_of: str
+    mutuality_index_then: float | None
+    mutuality_index_now: float | None
+    mutuality_index_change: float | None
+    domains: dict[str, DomainChange]
+
+
+class Summary(TypedDict):
+    """One couple's judgement (the ``--json`` shape)."""
+
+    couple_id: str
+    as_of: str  # the evaluated week (its Monday), YYYY-MM-DD
+    window_weeks: int
+    window_start: str
+    names: dict[str, str]  # display names, {"A": ..., "B": ...}
+    domains: dict[str, DomainSummary]
+    mutuality_index: float | None  # 0-100, higher is more mutual
+    personal_work: PersonalWork
+    alerts: list[Alert]
+    thresholds: dict[str, float]
+    change_since_last_session: SessionChange | None
+    inventory: dict[str, InventoryScore | None]
 
 
 def _num(value: Any, digits: int = DIGITS) -> float | None:
@@ -62,13 +137,13 @@ def _num(value: Any, digits: int = DIGITS) -> float | None:
     return None if math.isnan(f) else round(f, digits)
 
 
-def _alert_dicts(alerts: pd.DataFrame, couple_id: str) -> list[dict[str, Any]]:
+def _alert_dicts(alerts: pd.DataFrame, couple_id: str) -> list[Alert]:
     if alerts.empty:
         return []
     rows = alerts.loc[alerts["couple_id"] == couple_id]
-    out = []
+    out: list[Alert] = []
     for r in rows.to_dict(orient="records"):
-        item = {
+        item: Alert = {
             "kind": r["kind"],
             "domain": r["domain"] if isinstance(r["domain"], str) else None,
             "partner": r["partner"] if isinstance(r["partner"], str) else None,
@@ -84,8 +159,8 @@ def _alert_dicts(alerts: pd.DataFrame, couple_id: str) -> list[dict[str, Any]]:
     return out
 
 
-def _domain_dicts(domains: pd.DataFrame, couple_id: str) -> dict[str, dict[str, Any]]:
-    out = {}
+def _domain_dicts(domains: pd.DataFrame, couple_id: str) -> dict[str, DomainSummary]:
+    out: dict[str, DomainSummary] = {}
     # Plain dicts once, rather than one pandas lookup per field.
     rows = domains.xs(couple_id, level="couple_id").to_dict(orient="index")
     for domain in SHARE_DOMAINS:
@@ -109,20 +184,19 @@ def _domain_dicts(domains: pd.DataFrame, couple_id: str) -> dict[str, dict[str, 
     return out
 
 
-def _personal_dict(personal: pd.DataFrame, couple_id: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def _personal_dict(personal: pd.DataFrame, couple_id: str) -> PersonalWork:
     rows = personal.xs(couple_id, level="couple_id").to_dict(orient="index")
-    for partner in ("A", "B"):
-        r = rows[partner]
-        out[partner] = {
-            "self": _num(r["self"]),
-            "by_partner": _num(r["by_partner"]),
-            "score": _num(r["score"]),
-            "ratings": int(r["ratings"]),
+    work: dict[str, PartnerWork] = {
+        partner: {
+            "self": _num(rows[partner]["self"]),
+            "by_partner": _num(rows[partner]["by_partner"]),
+            "score": _num(rows[partner]["score"]),
+            "ratings": int(rows[partner]["ratings"]),
         }
-    scores = [out[p]["score"] for p in ("A", "B")]
-    out["lower"] = None if None in scores else min(scores)
-    return out
+        for partner in ("A", "B")
+    }
+    a, b = work["A"]["score"], work["B"]["score"]
+    return {"A": work["A"], "B": work["B"], "lower": None if a is None or b is None else min(a, b)}
 
 
 def _inventory_dict(
@@ -131,11 +205,11 @@ def _inventory_dict(
     as_of: pd.Timestamp,
     previous_as_of: pd.Timestamp | None,
     instrument: Instrument | None,
-) -> dict[str, Any]:
+) -> dict[str, InventoryScore | None]:
     scores = inventory_scores(answers.loc[answers["couple_id"] == couple_id], instrument)
     # A handful of administrations: plain records (sorted by partner, week) from here on.
     records = scores.loc[scores["week"] <= as_of].to_dict(orient="records")
-    out: dict[str, Any] = {}
+    out: dict[str, InventoryScore | None] = {}
     for partner in ("A", "B"):
         mine = [r for r in records if r["partner"] == partner]
         if not mine:
@@ -147,6 +221,7 @@ def _inventory_dict(
         else:
             earlier = mine[:-1]
         before = earlier[-1] if earlier else None
+        change: ReliableChange
         if before is not None and before["week"] == latest["week"]:
             change = {"change": None, "method": None, "rci": None, "reliable": None,
                       "label": "no new inventory since the last session"}  # fmt: skip
@@ -161,7 +236,11 @@ def _inventory_dict(
             "week": iso_day(latest["week"]),
             "previous_score": None if before is None else _num(before["score"]),
             "previous_week": None if before is None else iso_day(before["week"]),
-            **change,
+            "change": change["change"],
+            "method": change["method"],
+            "rci": change["rci"],
+            "reliable": change["reliable"],
+            "label": change["label"],
         }
     return out
 
@@ -176,7 +255,7 @@ def summarize_frames(
     sessions: pd.DataFrame | None = None,
     instrument: Instrument | None = None,
     weekly: pd.DataFrame | None = None,
-) -> dict[str, Any]:
+) -> Summary:
     """:func:`summarize` over frames already read (pure; see :func:`summarize`).
 
     ``weekly`` is the couple's :func:`~mutuality_helpers.analysis.weekly_shares` under the
@@ -185,22 +264,24 @@ def summarize_frames(
     t = thresholds or Thresholds()
     answers = answers.loc[answers["couple_id"] == couple_id]
     seasons = seasons.loc[seasons["couple_id"] == couple_id] if len(seasons) else seasons
-    names = names or {"A": "Partner A", "B": "Partner B"}
+    names = display_names_of(names)
     if weekly is None:
         weekly = weekly_shares(answers, seasons, t)
     j = judge(answers, seasons, [couple_id], as_of, t, {couple_id: names}, weekly=weekly)
     week = j.as_of[couple_id]
-    summary: dict[str, Any] = {
+    summary: Summary = {
         "couple_id": couple_id,
         "as_of": iso_day(week),
         "window_weeks": t.window_weeks,
-        "window_start": iso_day(week - (t.window_weeks - 1) * ONE_WEEK),
+        "window_start": iso_day(window_start(week, t.window_weeks)),
         "names": dict(names),
         "domains": _domain_dicts(j.domains, couple_id),
         "mutuality_index": _num(j.index.get(couple_id)),
         "personal_work": _personal_dict(j.personal, couple_id),
         "alerts": _alert_dicts(j.alerts, couple_id),
         "thresholds": asdict(t),
+        "change_since_last_session": None,
+        "inventory": {},
     }
     previous = None
     if sessions is not None and len(sessions):
@@ -218,10 +299,10 @@ def _change(
     answers: pd.DataFrame,
     weekly: pd.DataFrame,
     couple_id: str,
-    now: dict[str, Any],
+    now: Summary,
     previous: pd.Series | None,
     t: Thresholds,
-) -> dict[str, Any] | None:
+) -> SessionChange | None:
     """Judgement now against the judgement as of the previous session's week."""
     if previous is None:
         return None
@@ -232,7 +313,7 @@ def _change(
     then_domains = _domain_dicts(then_domains_frame, couple_id)
     then_index = _num(mutuality_index(then_domains_frame, then_personal, t).get(couple_id))
     now_index = now["mutuality_index"]
-    domains = {}
+    domains: dict[str, DomainChange] = {}
     for d in SHARE_DOMAINS:
         a, b = then_domains[d]["share_a"], now["domains"][d]["share_a"]
         domains[d] = {
@@ -258,12 +339,12 @@ def _change(
 
 
 def summarize(
-    store: Any,
+    store: Store,
     couple_id: str,
     as_of: Any = None,
     thresholds: Thresholds | None = None,
-) -> dict[str, Any]:
-    """The judgement of one couple as a JSON-serialisable dict (DESIGN.md's ``--json`` shape).
+) -> Summary:
+    """The judgement of one couple as a JSON-serialisable dict (the ``--json`` shape).
 
     Parameters
     ----------
@@ -276,11 +357,11 @@ def summarize(
 
     Returns
     -------
-    dict
+    Summary
         ``couple_id, as_of, window_weeks, domains {id: {status, carried_by, share_a,
         perception_gap, ...}}, mutuality_index, alerts [{kind, domain, partner, message,
         ...}]`` plus ``window_start, names, personal_work, change_since_last_session,
-        inventory, thresholds``.
+        inventory, thresholds`` (field by field: :class:`Summary`).
     """
     couple = store.get_couple(parse_couple_id(couple_id))  # UnknownCouple if absent
     couple_id = couple["couple_id"]
@@ -294,129 +375,3 @@ def summarize(
         names={"A": couple["name_a"], "B": couple["name_b"]},
         sessions=store.sessions(couple_id),
     )
-
-
-def caseload_frames(
-    answers: pd.DataFrame,
-    seasons: pd.DataFrame,
-    couples: pd.DataFrame,
-    as_of: Any = None,
-    thresholds: Thresholds | None = None,
-    checkins: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """:func:`caseload` over frames already read (pure; arguments as for :func:`judge`)."""
-    t = thresholds or Thresholds()
-    ids = couples["couple_id"].tolist()
-    names = {
-        r.couple_id: {"A": r.name_a or "Partner A", "B": r.name_b or "Partner B"}
-        for r in couples.itertuples(index=False)
-    }
-    j = judge(answers, seasons, ids, as_of, t, names, checkins)
-    status = j.domains["status"].unstack("domain").reindex(index=ids, columns=list(SHARE_DOMAINS))
-    carried = (
-        j.domains["carried_by"].unstack("domain").reindex(index=ids, columns=list(SHARE_DOMAINS))
-    )
-    frame = pd.DataFrame({"couple_id": ids})
-    frame["name_a"] = [names[c]["A"] for c in ids]
-    frame["name_b"] = [names[c]["B"] for c in ids]
-    frame["as_of"] = j.as_of.reindex(ids).to_numpy()
-    for d in SHARE_DOMAINS:
-        frame[d] = status[d].to_numpy()
-    for d in SHARE_DOMAINS:
-        frame[f"{d}_carried_by"] = carried[d].to_numpy()
-    lower = j.personal["score"].groupby(level="couple_id").min(skipna=False)
-    frame["personal_work"] = lower.reindex(ids).round(DIGITS).to_numpy()
-    frame["mutuality_index"] = j.index.reindex(ids).round(DIGITS).to_numpy()
-    alert_counts = j.alerts.groupby("couple_id").size() if len(j.alerts) else pd.Series(dtype=int)
-    frame["alerts"] = alert_counts.reindex(ids).fillna(0).astype(int).to_numpy()
-    severity = status.apply(lambda col: col.map(STATUS_SEVERITY))
-    frame["chronic"] = (status == "chronic").sum(axis=1).to_numpy()
-    frame["drifting"] = (status == "drifting").sum(axis=1).to_numpy()
-    frame["worst"] = severity.max(axis=1).map({v: k for k, v in STATUS_SEVERITY.items()}).to_numpy()
-    # Worst first: chronic domains, then drifting, then alerts, then the lowest index.
-    frame = frame.sort_values(
-        ["chronic", "drifting", "alerts", "mutuality_index", "couple_id"],
-        ascending=[False, False, False, True, True],
-        na_position="first",
-        kind="stable",
-    )
-    return frame.reset_index(drop=True)
-
-
-def caseload(store: Any, as_of: Any = None, thresholds: Thresholds | None = None) -> pd.DataFrame:
-    """Every couple at a glance, worst first.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per couple: ``couple_id, name_a, name_b, as_of``, the status per share
-        domain (one column per domain id), ``<domain>_carried_by``, ``personal_work``
-        (the lower partner's, 0-4), ``mutuality_index``, ``alerts`` (count),
-        ``chronic``/``drifting`` (domain counts) and ``worst`` (the worst status).
-    """
-    t = thresholds or Thresholds()
-    couples = store.couples()
-    ids = couples["couple_id"].tolist()
-    until = None if as_of is None else as_week(as_of)
-    # Read only what judgement needs: each couple's evaluated week and check-in spans
-    # (index-only scans), then the answers of the weeks the windows span.
-    checkins = store.answer_spans(items=get_instrument(CHECKIN).item_ids, until=until)
-    if until is None:
-        latest = store.answer_spans().groupby("couple_id")["last_week"].max()
-        as_of_s = latest.reindex(ids).fillna(as_week(pd.Timestamp.today()))
-    else:
-        as_of_s = pd.Series(until, index=pd.Index(ids, dtype=object))
-    as_of_s = as_of_s.rename("as_of")
-    if len(as_of_s):
-        start = as_of_s.min() - (t.window_weeks - 1) * ONE_WEEK
-        answers = store.answers_between(JUDGED_ITEMS, start, as_of_s.max())
-    else:
-        answers = store.answers_between(JUDGED_ITEMS, "1970-01-05", "1970-01-05")
-    return caseload_frames(answers, store.seasons(), couples, as_of_s, t, checkins)
-
-
-def format_summary(summary: dict[str, Any]) -> str:
-    """A :func:`summarize` result as a plain-text table (what ``mutuality summary`` prints)."""
-    names = summary.get("names") or {"A": "Partner A", "B": "Partner B"}
-    a, b = names["A"], names["B"]
-    index = summary["mutuality_index"]
-    lines = [
-        f"{summary['couple_id']} ({a} & {b}): as of the week of {summary['as_of']}, "
-        f"window of {summary['window_weeks']} weeks from {summary['window_start']}",
-        f"mutuality index: {'-' if index is None else f'{index:.1f}'} / 100",
-        "",
-        f"{'domain':<24} {'status':<19} {'carried by':<12} {a + ' share':>12} "
-        f"{'perception gap':>15}",
-    ]
-    for domain, d in summary["domains"].items():
-        share = "-" if d["share_a"] is None else f"{d['share_a']:.0f}%"
-        gap = "-" if d["perception_gap"] is None else f"{d['perception_gap']:+.1f}"
-        carrier = names.get(d["carried_by"], "-") if d["carried_by"] else "-"
-        lines.append(
-            f"{DOMAIN_LABELS[domain]:<24} {STATUS_LABELS[d['status']]:<19} {carrier:<12} "
-            f"{share:>12} {gap:>15}"
-        )
-    pw = summary.get("personal_work") or {}
-    if pw:
-        shown = ", ".join(
-            f"{names[p]} {'-' if pw[p]['score'] is None else format(pw[p]['score'], '.1f')}"
-            for p in ("A", "B")
-        )
-        lines += ["", f"personal work (0-4, self and partner's view): {shown}"]
-    change = summary.get("change_since_last_session")
-    if change and change["mutuality_index_change"] is not None:
-        lines.append(
-            f"since session {change['session']} ({change['date']}): index "
-            f"{change['mutuality_index_change']:+.1f}"
-        )
-    inventory = summary.get("inventory") or {}
-    for p in ("A", "B"):
-        inv = inventory.get(p)
-        if inv:
-            lines.append(
-                f"inventory {names[p]}: {inv['score']:.0f}/100 ({inv['week']}); {inv['label']}"
-            )
-    alerts = summary["alerts"]
-    lines += ["", f"alerts: {len(alerts) or 'none'}"]
-    lines += [f"  - {alert['message']}" for alert in alerts]
-    return "\n".join(lines)

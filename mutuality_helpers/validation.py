@@ -17,11 +17,20 @@ from .exceptions import ValidationError
 PARTNERS = ("A", "B")
 # Pseudonymous ids end up in file names, so they are kept to a safe alphabet.
 COUPLE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+# Lone surrogates: what a broken emoji or a clipped paste leaves in a browser string, and what
+# Python makes of invalid UTF-8 bytes on the command line (U+DC80-U+DCFF, "surrogateescape").
+# No UTF-8 file or database can hold them.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Every date the workbook handles lies well inside this span (and inside what pandas can
+# represent), so a typo such as 0001-01-01 is named as one instead of failing deep inside.
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2199, 12, 31)
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}
 
 
-def _shown(raw: Any) -> str:
+def shown(raw: Any) -> str:
+    """Raw input quoted for an error message, clipped to 30 characters."""
     text = str(raw)
     return repr(text if len(text) <= 30 else text[:27] + "...")
 
@@ -30,7 +39,7 @@ def parse_couple_id(raw: Any) -> str:
     text = "" if raw is None else str(raw).strip()
     if not COUPLE_ID_PATTERN.match(text):
         raise ValidationError(
-            f"couple id {_shown(text)} must be 1-32 letters, digits, '-' or '_' "
+            f"couple id {shown(text)} must be 1-32 letters, digits, '-' or '_' "
             "(a pseudonymous id, never a name)"
         )
     return text
@@ -39,22 +48,28 @@ def parse_couple_id(raw: Any) -> str:
 def parse_partner(raw: Any) -> str:
     text = "" if raw is None else str(raw).strip()
     if text not in PARTNERS:
-        raise ValidationError(f"partner {_shown(text)} must be A or B")
+        raise ValidationError(f"partner {shown(text)} must be A or B")
     return text
 
 
 def parse_date(raw: Any, what: str = "date") -> dt.date:
     if isinstance(raw, dt.datetime):
-        return raw.date()
-    if isinstance(raw, dt.date):
-        return raw
-    text = "" if raw is None else str(raw).strip()
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        raise ValidationError(f"{what} {_shown(text)} must be a date written YYYY-MM-DD")
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(f"{what} {_shown(text)} is not a real date") from None
+        day = raw.date()
+    elif isinstance(raw, dt.date):
+        day = raw
+    else:
+        text = "" if raw is None else str(raw).strip()
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValidationError(f"{what} {shown(text)} must be a date written YYYY-MM-DD")
+        try:
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(f"{what} {shown(text)} is not a real date") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationError(
+            f"{what} {day.isoformat()} is outside {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}"
+        )
+    return day
 
 
 def parse_week(raw: Any) -> dt.date:
@@ -82,7 +97,7 @@ def parse_bool(raw: Any, what: str = "value") -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ValidationError(f"{what} {_shown(raw)} must be true or false")
+    raise ValidationError(f"{what} {shown(raw)} must be true or false")
 
 
 def parse_name(raw: Any, what: str) -> str:
@@ -90,14 +105,27 @@ def parse_name(raw: Any, what: str) -> str:
     text = parse_text(raw, what, 60).strip()
     # Names are printed in terminals, forms and PDFs: control characters have no place there.
     if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text):
-        raise ValidationError(f"{what} {_shown(text)} contains control characters")
+        raise ValidationError(f"{what} {shown(text)} contains control characters")
     return text
 
 
 def parse_text(raw: Any, what: str, max_length: int = 4000, required: bool = False) -> str:
+    """Text as typed, kept exactly, or refused with the reason (never silently changed)."""
     text = "" if raw is None else str(raw)
     if "\x00" in text:
         raise ValidationError(f"{what} must not contain NUL characters")
+    broken = _SURROGATE.search(text)
+    if broken:
+        code = ord(broken.group())
+        if 0xDC80 <= code <= 0xDCFF:
+            raise ValidationError(
+                f"{what} is not valid UTF-8 text (byte 0x{code - 0xDC00:02X} at character "
+                f"{broken.start() + 1}); check the text's encoding"
+            )
+        raise ValidationError(
+            f"{what} holds half of a character (U+{code:04X} at character {broken.start() + 1}), "
+            "as a broken emoji or a clipped paste leaves; please retype that part"
+        )
     if len(text) > max_length:
         raise ValidationError(f"{what} is {len(text)} characters, at most {max_length} allowed")
     if required and not text.strip():

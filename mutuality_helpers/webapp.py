@@ -51,7 +51,9 @@ from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
 from . import notices
-from .serve import SERVED_NOTEBOOKS, LinkError, ServeOptions, parse_link_query
+from .exceptions import LinkError
+from .links import parse_link_query
+from .serve import SERVED_NOTEBOOKS, ServeOptions
 
 #: The Voila template the worksheets are rendered with (``share/voila/templates/``).
 TEMPLATE = "mutuality_form"

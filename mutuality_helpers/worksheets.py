@@ -13,14 +13,15 @@ parameters are checked here first, before anything is written.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from . import config
-from .exceptions import ParameterError
-from .forms import form_parameters
+from .exceptions import ParameterError, ValidationError
 from .instruments import instruments
 from .store import Store
+from .validation import parse_couple_id, parse_partner, parse_week
 
 #: Instrument id -> the notebook that holds its form.
 WORKSHEET_NOTEBOOKS = {
@@ -111,3 +112,36 @@ def write_worksheet(
     with open(target, "w", encoding="utf-8") as fh:
         nbformat.write(nb, fh)
     return target
+
+
+def form_parameters(
+    couple_id: Any, partner: Any, week: Any = None, data_dir: Any = None
+) -> dict[str, Any]:
+    """Check a worksheet notebook's parameters before any work (papermill checks no types).
+
+    Raises
+    ------
+    ParameterError
+        Naming the parameter at fault.
+    """
+    checks: list[tuple[str, Callable[[Any], Any], Any]] = [
+        ("couple_id", parse_couple_id, couple_id),
+        ("partner", parse_partner, partner),
+    ]
+    out: dict[str, Any] = {}
+    for name, parse, raw in checks:
+        try:
+            out[name] = parse(raw)
+        except ValidationError as exc:
+            raise ParameterError(f"parameter {name}: {exc}") from None
+    if week is None or week == "":
+        out["week"] = None
+    else:
+        try:
+            out["week"] = parse_week(week)
+        except ValidationError as exc:
+            raise ParameterError(f"parameter week: {exc}") from None
+    if data_dir is not None and not isinstance(data_dir, str):
+        raise ParameterError(f"parameter data_dir: expected a folder path, got {data_dir!r}")
+    out["data_dir"] = data_dir or None
+    return out

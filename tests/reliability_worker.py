@@ -19,6 +19,7 @@ error as one line on stderr with exit code 1. Modes:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 import time
@@ -26,7 +27,8 @@ from pathlib import Path
 
 from mutuality_helpers.exceptions import MutualityError
 from mutuality_helpers.interchange import import_files
-from mutuality_helpers.store import Store, make_answer
+from mutuality_helpers.models import make_answer
+from mutuality_helpers.store import Store
 
 FIRST_WEEK = dt.date(2020, 1, 6)  # a Monday
 WEEK_ITEMS = {
@@ -55,18 +57,23 @@ def stall(marker: Path) -> None:
 
 
 def stalling_write(store: Store, marker: Path) -> None:
-    """Make ``store.write`` pause after the work is done and before the commit."""
-    original = store.write
+    """Make the store's transactions pause after the work is done and before the commit."""
+    original = store.atomic
+    depth = 0
 
-    def write(work):  # noqa: ANN001, ANN202
-        def work_then_stall(conn):  # noqa: ANN001, ANN202
-            result = work(conn)
-            stall(marker)
-            return result
+    @contextlib.contextmanager
+    def atomic():  # noqa: ANN202
+        nonlocal depth
+        depth += 1
+        try:
+            with original() as conn:
+                yield conn
+                if depth == 1:  # the outermost block: all the work is done, nothing committed
+                    stall(marker)
+        finally:
+            depth -= 1
 
-        return original(work_then_stall)
-
-    store.write = write  # type: ignore[method-assign]
+    store.atomic = atomic  # type: ignore[method-assign]
 
 
 def main(argv: list[str]) -> int:

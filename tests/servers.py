@@ -104,7 +104,7 @@ class FormServer:
             return json.loads(response.read())
 
     def link(self, couple: str, partner: str, base: str | None = None, **kwargs) -> str:
-        from mutuality_helpers.serve import partner_link
+        from mutuality_helpers.links import partner_link
 
         return partner_link(base or self.base, couple, partner, data=self.data, **kwargs)
 

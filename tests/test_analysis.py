@@ -10,12 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mutuality_helpers import analysis
+from mutuality_helpers import analysis, mutuality_index
 from mutuality_helpers.analysis import Thresholds, judge
 from mutuality_helpers.exceptions import ParameterError
 from mutuality_helpers.instruments import SHARE_DOMAINS, load_instrument
 from mutuality_helpers.scoring import inventory_scores, reliable_change
-from mutuality_helpers.store import ANSWER_COLUMNS, SEASON_COLUMNS
+from mutuality_helpers.store import SEASON_COLUMNS
+from mutuality_helpers.store_answers import ANSWER_COLUMNS
 from mutuality_helpers.summary import summarize_frames
 
 W0 = pd.Timestamp("2026-01-05")  # a Monday
@@ -415,9 +416,9 @@ def test_mutuality_index_formula():
 
 def test_index_from_any_row_order_of_the_frames(demo_store):
     j = judge(demo_store.answers(), demo_store.seasons())
-    fast = analysis.mutuality_index(j.domains, j.personal)
+    fast = mutuality_index.mutuality_index(j.domains, j.personal)
     rng = np.random.default_rng(3)
-    general = analysis.mutuality_index(
+    general = mutuality_index.mutuality_index(
         j.domains.iloc[rng.permutation(len(j.domains))],
         j.personal.iloc[rng.permutation(len(j.personal))],
     )
@@ -426,7 +427,9 @@ def test_index_from_any_row_order_of_the_frames(demo_store):
 
 
 def test_index_explanation_follows_the_thresholds():
-    text = analysis.explain_index(Thresholds(window_weeks=10, chronic_weeks=7, imbalance_points=15))
+    text = mutuality_index.explain_index(
+        Thresholds(window_weeks=10, chronic_weeks=7, imbalance_points=15)
+    )
     assert "last 10" in text and "15 points past 50/50" in text and "lower of the two" in text
 
 

@@ -8,11 +8,13 @@ import altair as alt
 import pandas as pd
 import pytest
 
-from mutuality_helpers import analysis, charts
+from mutuality_helpers import analysis, charts, theme
+from mutuality_helpers.caseload_table import caseload
 from mutuality_helpers.demo import demo_couple_ids
 from mutuality_helpers.exceptions import UnknownCouple
-from mutuality_helpers.store import ANSWER_COLUMNS, SEASON_COLUMNS
-from mutuality_helpers.summary import caseload, summarize
+from mutuality_helpers.store import SEASON_COLUMNS
+from mutuality_helpers.store_answers import ANSWER_COLUMNS
+from mutuality_helpers.summary import summarize
 
 NAMES = {"A": "Ana", "B": "Ben"}
 KEYS = {"lifting", "timeline", "perception", "wellbeing", "personal_work"}
@@ -83,15 +85,15 @@ def long_history(weeks: int = 520) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def test_theme_is_registered_enabled_and_used():
-    assert charts.register_theme() == charts.THEME
-    assert alt.theme.active == charts.THEME
+    assert theme.register_theme() == theme.THEME
+    assert alt.theme.active == theme.THEME
     config = alt.Chart(pd.DataFrame({"x": [1]})).mark_point().encode(x="x:Q").to_dict()["config"]
-    assert config["font"] == charts.FONT == "DejaVu Sans"
+    assert config["font"] == theme.FONT == "DejaVu Sans"
     for part in ("axis", "legend", "header"):
         assert config[part]["labelFont"] == config[part]["titleFont"] == "DejaVu Sans"
     assert config["range"]["category"][:2] == [
-        charts.PARTNER_COLOURS["A"],
-        charts.PARTNER_COLOURS["B"],
+        theme.PARTNER_COLOURS["A"],
+        theme.PARTNER_COLOURS["B"],
     ]
 
 
@@ -105,7 +107,7 @@ def test_partner_colours_are_the_same_in_every_partner_chart(demo_store):
                 partner_ranges.append(scale["range"])
     assert len(partner_ranges) >= 3
     assert all(
-        r == [charts.PARTNER_COLOURS["A"], charts.PARTNER_COLOURS["B"]] for r in partner_ranges
+        r == [theme.PARTNER_COLOURS["A"], theme.PARTNER_COLOURS["B"]] for r in partner_ranges
     )
 
 
@@ -221,7 +223,7 @@ def test_caseload_chart_one_row_per_couple(demo_store):
     assert cells["transform"][0]["fold"] == ["Repair after conflict", "Reaching for connection",
                                              "Emotional labour", "Practical load"]  # fmt: skip
     assert cells["encoding"]["y"]["sort"][0] == "D004"
-    assert cells["encoding"]["color"]["scale"]["range"] == list(charts.STATUS_COLOURS.values())
+    assert cells["encoding"]["color"]["scale"]["range"] == list(theme.STATUS_COLOURS.values())
     (limited,) = datasets(charts.caseload_chart(frame, limit=2).to_dict()).values()
     assert len(limited) == 2
 
@@ -256,12 +258,12 @@ def test_every_demo_chart_renders_to_svg(demo_store, couple_id):
     assert set(built) == KEYS
     couple = demo_store.get_couple(couple_id)
     for key, chart in built.items():
-        svg = charts.to_svg(chart)
+        svg = theme.to_svg(chart)
         assert svg.lstrip().startswith("<svg"), key
         assert "DejaVu Sans" in svg, key
         assert couple["name_a"] in svg or key == "timeline", key
     if couple_id == demo_couple_ids()[0]:
-        svg = charts.to_svg(charts.caseload_chart(caseload(demo_store)))
+        svg = theme.to_svg(charts.caseload_chart(caseload(demo_store)))
         assert "Caseload at a glance" in svg
 
 

@@ -26,6 +26,37 @@ def test_every_command_is_documented_in_the_readme():
         assert re.search(rf"`mutuality {name}\b", readme), f"`mutuality {name}` is not in README.md"
 
 
+@pytest.mark.parametrize("module", ["mutuality_helpers", "mutuality_helpers.cli"])
+def test_starting_the_command_line_imports_no_heavy_library(module):
+    # `mutuality --help` must answer at once: pandas, SQLAlchemy, ipywidgets, Altair and the
+    # report machinery load inside the commands that use them (timed in benchmarks/bench_cli.py).
+    heavy = ["pandas", "sqlalchemy", "ipywidgets", "altair", "papermill", "weasyprint", "alembic"]
+    code = f"import sys, {module}; print([m for m in {heavy!r} if m in sys.modules])"
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "[]"
+
+
+def test_listing_the_couples_needs_no_pandas(demo_data_dir):
+    code = (
+        "import sys; from mutuality_helpers.cli import main; "
+        f"code = main(['couples', '--data', {str(demo_data_dir)!r}]); "
+        "print('pandas' in sys.modules, code)"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip().splitlines()[-1] == "False 0"
+    assert "D004" in shown.stdout
+
+
+def test_the_package_loads_its_public_names_on_first_use():
+    import mutuality_helpers
+
+    for name in mutuality_helpers.__all__:
+        assert getattr(mutuality_helpers, name) is not None, name
+    assert mutuality_helpers.Store.__module__ == "mutuality_helpers.store"
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        mutuality_helpers.nothing_here  # noqa: B018
+
+
 def test_every_command_takes_data_option():
     for name, command in cli.commands.items():
         assert "data" in [p.name for p in command.params], f"{name} lacks --data"

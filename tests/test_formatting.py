@@ -1,4 +1,4 @@
-"""The shared text helpers: ISO and long dates, HTML escaping."""
+"""The shared text helpers: ISO and long dates, numbers, display names."""
 
 from __future__ import annotations
 
@@ -9,7 +9,16 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from mutuality_helpers.formatting import escape, iso_day, long_day
+from mutuality_helpers.formatting import (
+    display_names,
+    iso_day,
+    long_day,
+    number,
+    partner_name,
+    percent,
+    signed,
+    status_label,
+)
 
 
 @pytest.mark.parametrize(
@@ -42,13 +51,23 @@ def test_long_day(value: Any, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("<script>alert('x')</script>", "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;"),
-        ('say "hi" & go', "say &quot;hi&quot; &amp; go"),
-        (3, "3"),
-        (None, ""),
-    ],
+    ("value", "digits", "expected"),
+    [(62.46, 0, "62"), (62.46, 1, "62.5"), (None, 0, "-"), (math.nan, 1, "-"), (3, 1, "3.0")],
 )
-def test_escape(value: Any, expected: str) -> None:
-    assert escape(value) == expected
+def test_number(value: Any, digits: int, expected: str) -> None:
+    assert number(value, digits) == expected
+
+
+def test_percent_and_signed() -> None:
+    assert percent(69.6) == "70%" and percent(None) == "-"
+    assert signed(4.6, " pts") == "+5 pts" and signed(-3.2, " pts") == "-3 pts"
+    assert signed(0.3, " pts") == "±0 pts" and signed(-0.4) == "±0"
+    assert signed(0.04, digits=1) == "±0.0" and signed(1.25, digits=1) == "+1.2"
+    assert signed(math.nan) == "-"
+
+
+def test_display_names_fall_back_to_partner_a_and_b() -> None:
+    assert display_names("Ana", "") == {"A": "Ana", "B": "Partner B"}
+    assert partner_name({"A": "Ana"}, "B") == "Partner B"
+    assert partner_name({"A": "Ana"}, None) == "-"
+    assert status_label("seasonal") == "seasonal (agreed)" and status_label("odd") == "odd"

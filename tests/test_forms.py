@@ -10,15 +10,11 @@ import ipywidgets as widgets
 import pytest
 
 from mutuality_helpers.exceptions import ParameterError, StoreError
-from mutuality_helpers.forms import (
-    FORM_CLASS,
-    InstrumentForm,
-    form_parameters,
-    notebook_form,
-    share_readout,
-)
+from mutuality_helpers.fields import share_readout
+from mutuality_helpers.forms import FORM_CLASS, InstrumentForm, notebook_form
 from mutuality_helpers.instruments import get_instrument
-from mutuality_helpers.serve import link_query
+from mutuality_helpers.links import link_query
+from mutuality_helpers.worksheets import form_parameters
 
 TODAY = dt.date(2026, 11, 28)  # a Saturday
 WEEK = dt.date(2026, 11, 23)
@@ -301,7 +297,7 @@ def test_notebook_form_refuses_a_bad_link_with_a_message(couple_store, data_dir,
     query = tamper(link_query("C001", "B", data=data_dir))
     shown = notebook_form("weekly_checkin", data_dir=str(data_dir), query_string=query)
     assert isinstance(shown, widgets.HTML)
-    assert fragment.replace("'", "&#x27;") in shown.value
+    assert fragment.replace("'", "&#39;") in shown.value  # escaped, as markupsafe writes it
     assert "<script" not in shown.value
 
 

@@ -21,7 +21,8 @@ import pytest
 from servers import free_port, stop, wait_for_http
 
 from mutuality_helpers import config, webapp
-from mutuality_helpers.serve import ServeOptions, partner_link, prepare_app_dir
+from mutuality_helpers.links import partner_link
+from mutuality_helpers.serve import ServeOptions, prepare_app_dir
 
 TOKEN = "a-long-enough-token-123"
 VENDORED = config.VOILA_SHARE_DIR / "voila" / "templates" / webapp.TEMPLATE / "static"
@@ -319,7 +320,8 @@ def test_a_failing_worksheet_shows_neither_code_nor_error(data_dir, tmp_path):
     nbformat.write(nb, folder / "boom.ipynb")
     port = free_port()
     script = (
-        "import sys; from pathlib import Path; from mutuality_helpers.serve import *; "
+        "import sys; from pathlib import Path; "
+        "from mutuality_helpers.serve import ServeOptions, run_app; "
         f"sys.exit(run_app(Path({str(folder)!r}), {str(data_dir)!r}, ServeOptions(port={port})))"
     )
     log_path = tmp_path / "serve.log"

@@ -160,3 +160,17 @@ def test_nothing_but_the_demo_set_is_tracked_in_the_data_folder() -> None:
     assert tracked, "the demo set should be committed"
     strays = [p for p in tracked if not (p.startswith("data/demo/") or p == "data/README.md")]
     assert strays == []
+
+
+def test_no_file_points_to_a_design_document_outside_the_repository() -> None:
+    # The project stands on its own: its rules live in docs/ (docs/method.md), not elsewhere.
+    needle = "DESIGN" + ".md"  # split, so that this file does not name it either
+    tracked = git("ls-files", "-z").stdout.split("\0")
+    offenders = [
+        name
+        for name in tracked
+        if name
+        and (ROOT / name).is_file()
+        and needle in (ROOT / name).read_text("utf-8", "replace")
+    ]
+    assert offenders == []

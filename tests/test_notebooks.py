@@ -107,3 +107,65 @@ def test_notebook_runs(nbval_results, name):
     code_cells = result["cells"]
     assert code_cells >= 2, f"{name}: nbval ran {code_cells} cell(s)"
     assert result["failed"] == [], result["log"]
+
+
+# -- the notebooks as they are: parameters, plain nbval ------------------------------------------
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_parameter_has_a_type_and_a_help_text(notebook):
+    import papermill
+
+    params = papermill.inspect_notebook(str(notebook))
+    assert params, f"{notebook.name} has no parameters"
+    for name, p in params.items():
+        assert p["inferred_type_name"] not in ("None", ""), f"{notebook.name}: {name} has no type"
+        assert p["help"].strip(), f"{notebook.name}: {name} has no help"
+
+
+def test_report_parameter_types_match_what_validation_expects():
+    import dataclasses
+
+    import papermill
+
+    from mutuality_helpers.analysis import Thresholds
+    from mutuality_helpers.report import PARAMETERS
+
+    params = papermill.inspect_notebook(str(config.NOTEBOOKS_DIR / "session_report.ipynb"))
+    assert list(params) == list(PARAMETERS)
+    for field in dataclasses.fields(Thresholds):
+        assert params[field.name]["inferred_type_name"] == field.type, field.name
+    assert params["include_reflections"]["inferred_type_name"] == "bool"
+    assert params["session"]["inferred_type_name"] == "Optional[int]"
+
+
+def test_papermill_help_notebook_shows_no_unknown_type():
+    done = subprocess.run(
+        [sys.executable, "-m", "papermill", "--help-notebook",
+         str(config.NOTEBOOKS_DIR / "session_report.ipynb")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Unknown type" not in done.stdout
+    assert "include_reflections: bool (default False)" in done.stdout
+
+
+def test_plain_nbval_lax_over_the_notebooks_folder_passes(_demo_template, tmp_path):
+    # As a developer would type it, in the checkout, with a store holding every demo couple.
+    data = tmp_path / "data"
+    shutil.copytree(_demo_template, data)
+    env = {k: v for k, v in os.environ.items() if k != "QUERY_STRING"}
+    env[config.DATA_ENV] = str(data)
+    env["JUPYTER_RUNTIME_DIR"] = str(tmp_path / "runtime")
+    root = config.NOTEBOOKS_DIR.parent
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", "notebooks/"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    summary = run.stdout.strip().splitlines()[-1]
+    assert run.returncode == 0, run.stdout[-4000:]
+    cells = sum(
+        1 for nb in NOTEBOOKS for c in nbformat.read(nb, as_version=4).cells
+        if c.cell_type == "code"
+    )  # fmt: skip
+    assert re.search(rf"\b{cells} passed\b", summary) and "failed" not in summary, summary

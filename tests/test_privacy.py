@@ -21,7 +21,8 @@ from mutuality_helpers.cli import main as cli_main
 from mutuality_helpers.erase import erase_couple
 from mutuality_helpers.exceptions import UnknownCouple, ValidationError
 from mutuality_helpers.interchange import export_couple, import_files
-from mutuality_helpers.store import Store, make_answer, make_season
+from mutuality_helpers.models import make_answer, make_season
+from mutuality_helpers.store import Store
 
 MUTUALITY = Path(sys.executable).with_name("mutuality")
 WEEK = dt.date(2026, 9, 7)
@@ -173,7 +174,7 @@ def umask(request):
 
 
 def test_every_client_file_is_owner_only_whatever_the_umask(umask: int, tmp_path: Path) -> None:
-    from mutuality_helpers.render import write_pdf
+    from mutuality_helpers.pdf import write_pdf
     from mutuality_helpers.worksheets import write_worksheet
 
     data = tmp_path / "new" / "deeper" / "data"

@@ -10,7 +10,9 @@ import sqlalchemy as sa
 from mutuality_helpers.backup import backup, restore
 from mutuality_helpers.forms import checkin_form
 from mutuality_helpers.interchange import import_files
-from mutuality_helpers.store import Store, make_answer, make_season, seasons_table
+from mutuality_helpers.models import make_answer, make_season
+from mutuality_helpers.schema import seasons_table
+from mutuality_helpers.store import Store
 
 WEEK = dt.date(2026, 9, 7)
 

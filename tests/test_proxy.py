@@ -10,8 +10,8 @@ import urllib.error
 import pytest
 
 from mutuality_helpers.cli import cli, main
+from mutuality_helpers.exceptions import ServeError
 from mutuality_helpers.proxy import SERVICE_TEMPLATE, nginx_site
-from mutuality_helpers.serve import ServeError
 
 
 def test_the_site_is_filled_in_completely():

@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,9 @@ from pypdf import PdfReader
 from mutuality_helpers import config
 from mutuality_helpers.cli import main
 from mutuality_helpers.exceptions import ParameterError, UnknownCouple, UnknownSession
+from mutuality_helpers.formatting import STATUS_LABELS
 from mutuality_helpers.instruments import DOMAIN_LABELS, SHARE_DOMAINS
+from mutuality_helpers.models import make_answer
 from mutuality_helpers.report import (
     PARAMETERS,
     check_namespace,
@@ -27,8 +30,8 @@ from mutuality_helpers.report import (
     prepare,
     validate_request,
 )
-from mutuality_helpers.store import Store, make_answer
-from mutuality_helpers.summary import STATUS_LABELS, summarize
+from mutuality_helpers.store import Store
+from mutuality_helpers.summary import summarize
 
 COUPLE = "D004"  # chronic repair and feelings, an unagreed burnout season
 SESSION = 2
@@ -170,7 +173,7 @@ def test_notebook_parameters_cell_matches_the_declared_parameters():
     nb = nbformat.read(config.NOTEBOOKS_DIR / "session_report.ipynb", as_version=4)
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1
-    names = re.findall(r"^(\w+)\s*=", tagged[0].source, flags=re.M)
+    names = re.findall(r"^(\w+)\s*(?::[^=]+)?=", tagged[0].source, flags=re.M)
     assert names == list(PARAMETERS)
     assert all(not c.get("outputs") and c.get("execution_count") is None
                for c in nb.cells if c.cell_type == "code")  # fmt: skip
@@ -272,7 +275,7 @@ def test_typed_text_is_escaped_everywhere(demo_data_dir, demo_store):
 
 @pytest.mark.slow
 def test_kernel_reset_forgets_the_last_report_and_stop_leaves_nothing():
-    from mutuality_helpers.kernel import ReportKernel
+    from mutuality_helpers.engine import ReportKernel
 
     printed = []
 
@@ -298,7 +301,7 @@ def test_kernel_reset_forgets_the_last_report_and_stop_leaves_nothing():
 
 @pytest.mark.slow
 def test_a_kernel_that_cannot_preload_says_why(monkeypatch):
-    from mutuality_helpers import kernel as kernel_module
+    from mutuality_helpers import engine as kernel_module
     from mutuality_helpers.exceptions import ReportError
 
     monkeypatch.setattr(kernel_module, "PRELOAD", "import no_such_module  # {unused} {spec}")
@@ -313,7 +316,7 @@ def test_a_kernel_that_cannot_preload_says_why(monkeypatch):
 def test_a_failed_print_leaves_no_file(tmp_path, monkeypatch):
     import weasyprint
 
-    from mutuality_helpers.render import write_pdf
+    from mutuality_helpers.pdf import write_pdf
 
     class Broken:
         def __init__(self, **_):
@@ -358,20 +361,18 @@ def test_report_command_refuses_bad_requests_and_writes_nothing(
 
 
 def test_all_renders_only_due_sessions(demo_data_dir, demo_store):
-    from mutuality_helpers.render import due_sessions, is_current
-
-    every = due_sessions(demo_store)
+    every = demo_store.due_sessions()
     assert len(every) == len(demo_store.sessions())
     done = config.report_path("D001", 1, demo_data_dir)
     config.private_dir(done.parent)
     done.write_bytes(b"%PDF")
     os.utime(done, (2_000_000_000, 2_000_000_000))  # written after every change
-    assert is_current(demo_store, "D001", 1)
-    assert ("D001", 1) not in due_sessions(demo_store)
-    assert ("D001", 1) in due_sessions(demo_store, force=True)
+    assert demo_store.report_is_current("D001", 1)
+    assert ("D001", 1) not in demo_store.due_sessions()
+    assert ("D001", 1) in demo_store.due_sessions(force=True)
     # A new answer makes the couple's reports due again.
     os.utime(done, (1_000_000_000, 1_000_000_000))
-    assert ("D001", 1) in due_sessions(demo_store, ["D001"])
+    assert ("D001", 1) in demo_store.due_sessions(["D001"])
 
 
 @pytest.mark.slow
@@ -384,3 +385,67 @@ def test_all_with_two_jobs_renders_in_parallel_and_prints_paths(demo_data_dir, c
     assert all(p.stat().st_size > 10_000 for p in paths)
     assert "reports" in err and "2/2" in err  # the progress bar, on stderr
     assert "D005" in pdf_text(paths[1])
+
+
+# -- everything typed is printed: long unbroken runs, every script, emoji --------------------
+
+MIXED = "Ελληνικά Русский עברית العربية हिन्दी 中文 日本語 한국어 ไทย 😀🙏🌱"
+UNBROKEN = "".join(chr(ord("a") + i % 26) for i in range(3000))  # no space to break at
+URL = "https://example.org/" + "path/" * 120 + "?q=" + "x" * 200
+
+
+def _glyphs(text: str) -> str:
+    # PDF text extraction puts line breaks where the text wrapped: compare without white space.
+    return re.sub(r"\s+", "", text)
+
+
+def body_text(path: Path) -> str:
+    """The text a reader sees: poppler's pdftotext keeps only what lies on the page (pypdf
+    would also return a run that overflows the page edge), without the page furniture
+    (running title, footer) that a page break puts in the middle of a long run."""
+    shown = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    )
+    # -layout keeps each running title and footer on one line of its own.
+    furniture = re.compile(r"^\s*(Session report: .*Mutuality Workbook|Confidential: .*)$")
+    return "\n".join(line for line in shown.stdout.splitlines() if not furniture.match(line))
+
+
+@pytest.mark.slow
+def test_long_unbroken_and_mixed_script_text_prints_whole(demo_data_dir, demo_store):
+    from mutuality_helpers.render import render_report
+
+    week = demo_store.sessions(COUPLE).iloc[-1]["as_of"].date()
+    demo_store.add_couple(COUPLE, "Ana 😀", "李 Ben")
+    demo_store.save_answers(
+        [
+            make_answer(COUPLE, "A", week, "reflection", UNBROKEN),
+            make_answer(COUPLE, "B", week, "reflection", MIXED),
+        ],
+        "test",
+    )
+    demo_store.update_session(COUPLE, SESSION, notes=URL, agreements=UNBROKEN[:500])
+    path = render_report(COUPLE, SESSION, data=demo_data_dir, include_reflections=True)
+    text = _glyphs(body_text(path))
+    for typed in (UNBROKEN, URL, UNBROKEN[:500], "Ana😀", "李Ben"):
+        assert _glyphs(typed) in text, f"lost from the PDF: {typed[:40]}..."
+    # Complex scripts come back from text extraction in visual, not logical, order (the
+    # Devanagari vowel sign i precedes its consonant): every character must be there.
+    for ch in _glyphs(MIXED):
+        assert ch in text, f"{ch!r} (U+{ord(ch):04X}) is missing from the PDF"
+    # A glyph the fonts lack would be embedded as .notdef: every font used must be one we ship.
+    fonts = {
+        str(font["/BaseFont"]).split("+", 1)[-1]
+        for page in PdfReader(path).pages
+        for font in page["/Resources"]["/Font"].values()
+    }
+    assert all(f.startswith(("DejaVu", "Noto")) for f in fonts), fonts
+    # Without the Noto fonts, Pango draws emoji, CJK, Devanagari and Thai as DejaVu's empty
+    # boxes: each script must have come from a font that has it.
+    for script_font in (
+        "Noto-Color-Emoji",
+        "Noto-Sans-CJK",
+        "Noto-Sans-Devanagari",
+        "Noto-Sans-Thai",
+    ):
+        assert any(f.startswith(script_font) for f in fonts), (script_font, fonts)

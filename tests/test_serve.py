@@ -11,18 +11,15 @@ import pytest
 
 from mutuality_helpers import config
 from mutuality_helpers.cli import main
+from mutuality_helpers.exceptions import LinkError, ServeError
+from mutuality_helpers.links import link_query, parse_link_query, partner_link
 from mutuality_helpers.serve import (
     SERVED_NOTEBOOKS,
     TOKEN_ENV,
-    LinkError,
-    ServeError,
     ServeOptions,
     allowed_hosts,
     check_bind,
     check_public_url,
-    link_query,
-    parse_link_query,
-    partner_link,
     prepare_app_dir,
     read_token,
     serve_command,

@@ -7,9 +7,9 @@ import datetime as dt
 import ipywidgets as widgets
 import pytest
 
+from mutuality_helpers.caseload_ui import CaseloadView
 from mutuality_helpers.session_ui import (
     CHART_KEYS,
-    CaseloadView,
     SessionWorkbook,
     reflections_html,
     summary_html,
@@ -47,7 +47,9 @@ def test_choosing_a_couple_reloads_everything(workbook, demo_store):
     assert workbook.summary_data["couple_id"] == "D002"
     assert "D002" in workbook.summary.value
     names = demo_store.get_couple("D002")
-    assert [label for label, _ in workbook.season_partner.options][0].startswith(names["name_a"])
+    assert [label for label, _ in workbook.seasons_tab.season_partner.options][0].startswith(
+        names["name_a"]
+    )
 
 
 def test_record_session_then_save_notes_and_agreements(workbook, demo_store):
@@ -77,29 +79,29 @@ def test_notes_need_a_session(workbook, demo_store):
 
 def test_declare_edit_and_close_a_season(workbook, demo_store):
     before = len(demo_store.seasons("D004"))
-    workbook.season_partner.value = "A"
-    workbook.season_reason.value = "caregiving"
-    workbook.season_start.value = dt.date(2026, 11, 23)
-    workbook.season_end.value = dt.date(2026, 12, 21)
-    workbook.season_agreed.value = False
-    workbook.season_note.value = "Morgan's father in hospital"
-    workbook.declare_button.click()
+    workbook.seasons_tab.season_partner.value = "A"
+    workbook.seasons_tab.season_reason.value = "caregiving"
+    workbook.seasons_tab.season_start.value = dt.date(2026, 11, 23)
+    workbook.seasons_tab.season_end.value = dt.date(2026, 12, 21)
+    workbook.seasons_tab.season_agreed.value = False
+    workbook.seasons_tab.season_note.value = "Morgan's father in hospital"
+    workbook.seasons_tab.declare_button.click()
     assert "NOT yet agreed" in workbook.message
     seasons = demo_store.seasons("D004")
     assert len(seasons) == before + 1
     new = seasons[seasons["reason"] == "caregiving"].iloc[0]
     assert (new.partner, bool(new.agreed), new.note) == ("A", False, "Morgan's father in hospital")
-    assert workbook.season_pick.value == new.season_id
-    assert "caregiving" in workbook.seasons_table.value
+    assert workbook.seasons_tab.season_pick.value == new.season_id
+    assert "caregiving" in workbook.seasons_tab.seasons_table.value
 
-    workbook.edit_agreed.value = True
-    workbook.edit_end.value = dt.date(2027, 1, 4)
-    workbook.edit_button.click()
+    workbook.seasons_tab.edit_agreed.value = True
+    workbook.seasons_tab.edit_end.value = dt.date(2027, 1, 4)
+    workbook.seasons_tab.edit_button.click()
     edited = demo_store.seasons(season_id=int(new.season_id)).iloc[0]
     assert bool(edited.agreed) and edited.planned_end.date() == dt.date(2027, 1, 4)
 
-    workbook.close_on.value = dt.date(2026, 12, 7)
-    workbook.close_button.click()
+    workbook.seasons_tab.close_on.value = dt.date(2026, 12, 7)
+    workbook.seasons_tab.close_button.click()
     closed = demo_store.seasons(season_id=int(new.season_id)).iloc[0]
     assert closed.closed_on.date() == dt.date(2026, 12, 7)
     assert "Closed season" in workbook.message
@@ -107,22 +109,22 @@ def test_declare_edit_and_close_a_season(workbook, demo_store):
 
 def test_a_bad_season_is_refused_with_a_message(workbook, demo_store):
     before = len(demo_store.seasons("D004"))
-    workbook.season_start.value = dt.date(2026, 12, 21)
-    workbook.season_end.value = dt.date(2026, 11, 23)
-    workbook.declare_button.click()
+    workbook.seasons_tab.season_start.value = dt.date(2026, 12, 21)
+    workbook.seasons_tab.season_end.value = dt.date(2026, 11, 23)
+    workbook.seasons_tab.declare_button.click()
     assert "not declared" in workbook.message and "before start" in workbook.message
     assert len(demo_store.seasons("D004")) == before
 
 
 def test_hostile_text_is_shown_as_text(demo_store):
     demo_store.add_couple("C666", "<b>Eve</b>", "Mallory")
-    from mutuality_helpers.store import make_answer
+    from mutuality_helpers.models import make_answer
 
     demo_store.save_answers(
         [make_answer("C666", "A", "2026-11-23", "reflection", HOSTILE)], source="test"
     )
     wb = SessionWorkbook(demo_store, "C666", today=TODAY)
-    shown = wb.summary.value + wb.reflections.value + wb.seasons_table.value
+    shown = wb.summary.value + wb.reflections.value + wb.seasons_tab.seasons_table.value
     assert "<script" not in shown and "<img" not in shown and "<b>Eve" not in shown
     assert "&lt;script&gt;" in wb.reflections.value
     caseload = CaseloadView(demo_store)

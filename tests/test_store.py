@@ -9,13 +9,9 @@ import pytest
 
 from mutuality_helpers.exceptions import StoreError, UnknownCouple, UnknownSession, ValidationError
 from mutuality_helpers.instruments import get_instrument
-from mutuality_helpers.schema import SCHEMA_VERSION
-from mutuality_helpers.store import (
-    SEASON_REASONS,
-    Store,
-    make_answer,
-    make_season,
-)
+from mutuality_helpers.models import SEASON_REASONS, make_answer, make_season
+from mutuality_helpers.schema import SCHEMA_REVISION
+from mutuality_helpers.store import Store
 
 WEEK = "2026-09-07"
 
@@ -24,7 +20,7 @@ def test_new_store_is_private_and_versioned(store, data_dir):
     path = data_dir / "workbook.sqlite"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
-    assert store.schema_version == SCHEMA_VERSION
+    assert store.schema_revision == SCHEMA_REVISION
     with sqlite3.connect(path) as con:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -119,7 +115,7 @@ def test_seasons_declare_edit_close(store):
 
 
 def test_season_reasons_are_the_demand_tags():
-    # DESIGN: a season's reason is one of the check-in's demand tags; the two lists must agree.
+    # A season's reason is one of the check-in's demand tags (docs/method.md): the lists agree.
     assert SEASON_REASONS == get_instrument("weekly_checkin").item("demands").choices
 
 
@@ -181,17 +177,36 @@ def test_create_false_refuses_a_folder_without_a_store(tmp_path):
     assert not missing.exists()
 
 
-@pytest.mark.parametrize("version", [None, "two", "99"])
-def test_a_store_without_a_usable_schema_version_is_refused_untouched(data_dir, version):
+def refused_untouched(data_dir, *statements: tuple[str, tuple]) -> None:
+    """Make a store, change its recorded version with ``statements``: it is refused, unchanged."""
     with Store(data_dir) as s:
         path = s.path
     with sqlite3.connect(path) as con:
-        if version is None:
-            con.execute("DELETE FROM meta")
-        else:
-            con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (version,))
+        for sql, params in statements:
+            con.execute(sql, params)
     con.close()
     before = path.read_bytes()
     with pytest.raises(StoreError, match="schema"):
         Store(data_dir)
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("version", [None, "", "two", "99"])
+def test_a_store_without_a_usable_schema_version_is_refused_untouched(data_dir, version):
+    if version is None:
+        refused_untouched(data_dir, ("DELETE FROM alembic_version", ()))
+    else:
+        refused_untouched(data_dir, ("UPDATE alembic_version SET version_num = ?", (version,)))
+
+
+@pytest.mark.parametrize("version", [None, "two", "99"])
+def test_a_store_from_before_alembic_without_a_usable_version_is_refused_untouched(
+    data_dir, version
+):
+    # What release 0.1 wrote: no alembic_version, only meta.schema_version.
+    drop = ("DROP TABLE alembic_version", ())
+    if version is None:
+        refused_untouched(data_dir, drop, ("DELETE FROM meta", ()))
+    else:
+        update = "UPDATE meta SET value = ? WHERE key = 'schema_version'"
+        refused_untouched(data_dir, drop, (update, (version,)))

@@ -7,11 +7,12 @@ import json
 import pandas as pd
 import pytest
 
-from mutuality_helpers import analysis
+from mutuality_helpers import alerts, analysis
+from mutuality_helpers.caseload_table import caseload, caseload_frames
 from mutuality_helpers.cli import main
 from mutuality_helpers.exceptions import UnknownCouple, ValidationError
 from mutuality_helpers.instruments import SHARE_DOMAINS
-from mutuality_helpers.summary import caseload, caseload_frames, summarize
+from mutuality_helpers.summary import summarize
 
 
 def kinds(summary):
@@ -59,7 +60,7 @@ def test_summary_json_shape(demo_store):
     for a in summary["alerts"]:
         assert {"kind", "domain", "partner", "message"} <= set(a) and a[
             "kind"
-        ] in analysis.ALERT_KINDS
+        ] in alerts.ALERT_KINDS
     assert summary["names"] == {"A": "Morgan", "B": "Riley"}
     change = summary["change_since_last_session"]
     assert change["session"] == 1 and change["as_of"] == "2026-08-31"

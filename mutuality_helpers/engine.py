@@ -1,10 +1,12 @@
-"""A warm IPython kernel for rendering report notebooks back to back.
+"""The report engine: a warm IPython kernel, and a papermill engine that runs on it.
 
 Starting a Jupyter kernel and importing pandas, Altair and the package costs
 seconds; executing a report notebook in a warm kernel costs well under one. So a
-:class:`ReportKernel` is started once (per worker) and handed to papermill as
-``km=`` for every report, with the user namespace reset between reports so that
-nothing of one couple survives into the next.
+:class:`ReportKernel` is started once (per worker), its imports preloaded, and every
+report notebook runs on it through :data:`ENGINE_NAME`, a papermill engine that hands
+nbclient the kernel *and its one client* (papermill's stock engine accepts ``km=`` but
+opens a new client for every notebook and never closes it). The user namespace is reset
+between reports, so nothing of one couple survives into the next.
 
 Two details make this safe and fast:
 
@@ -32,9 +34,9 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
-from .exceptions import ReportError
+from .exceptions import KernelDied, ReportError
 
 # Modules that only register JSON-schema format checkers nobody here uses, and are
 # slow to import. Keep this list short and justified (see the module docstring).
@@ -51,8 +53,8 @@ for _name in {unused!r}:
 import vl_convert as _vlc
 _warm = threading.Thread(target=_vlc.vegalite_to_svg, args=({spec!r},), daemon=True)
 _warm.start()
-import mutuality_helpers.report
-mutuality_helpers.report.preload()
+import mutuality_helpers.sections
+mutuality_helpers.sections.preload()
 _warm.join()
 del _name, _vlc, _warm, threading
 """
@@ -73,6 +75,8 @@ del _ip, _k
 """
 
 KERNEL_START_TIMEOUT = 60
+#: The papermill engine that runs notebooks on a :class:`ReportKernel` (``warm_kernel=``).
+ENGINE_NAME = "mutuality-warm-kernel"
 
 
 def skip_unused_format_checkers() -> None:
@@ -83,10 +87,6 @@ def skip_unused_format_checkers() -> None:
     """
     for name in UNUSED_FORMAT_CHECKERS:
         sys.modules.setdefault(name, None)  # type: ignore[arg-type]
-
-
-class KernelDied(ReportError):
-    """The report kernel stopped unexpectedly."""
 
 
 class ReportKernel:
@@ -103,10 +103,10 @@ class ReportKernel:
 
     def __init__(self, preload: bool = True) -> None:
         self.preload = preload
-        self.km = None
-        self.kc = None
+        self.km: Any = None  # jupyter_client's KernelManager, once started
+        self.kc: Any = None  # its BlockingKernelClient
         self._folder: Path | None = None
-        self._log = None
+        self._log: IO[bytes] | None = None
         self._ready = False
         self._preload_id: str | None = None
 
@@ -277,3 +277,41 @@ class ReportKernel:
         except OSError:
             return ""
         return f" ({lines[-1].strip()})" if lines else ""
+
+
+# -- the papermill engine ------------------------------------------------------------------
+
+
+def register_engine() -> None:
+    """Register :data:`ENGINE_NAME` with papermill (idempotent)."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class WarmKernelEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(
+            cls,
+            nb_man: Any,
+            kernel_name: str,
+            warm_kernel: ReportKernel | None = None,
+            log_output: bool = False,
+            execution_timeout: int | None = None,
+            **_ignored: Any,
+        ) -> Any:
+            import logging
+
+            if warm_kernel is None:
+                raise ReportError("internal: the warm-kernel engine needs warm_kernel=")
+            client = PapermillNotebookClient(
+                nb_man,
+                km=warm_kernel.km,
+                timeout=execution_timeout,
+                kernel_name=kernel_name,
+                log=logging.getLogger("papermill"),
+                log_output=log_output,
+            )
+            client.kc = warm_kernel.kc
+            client.kc.allow_stdin = False
+            return client.execute()
+
+    papermill_engines.register(ENGINE_NAME, WarmKernelEngine)

@@ -1,0 +1,201 @@
+"""The session report's content: one method per section, each returning displayable HTML.
+
+``notebooks/session_report.ipynb`` builds a :class:`SessionReport` with
+:func:`mutuality_helpers.report.prepare` and shows its sections in order. The markup is the
+macros of ``templates/html/report.html.j2`` (autoescaped: whatever people typed prints as
+text); free-text reflections reach it only when ``include_reflections`` is true.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import re
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .exceptions import UnknownSession
+from .formatting import long_day
+from .mutuality_index import explain_index
+from .presentation import domain_rows, fragment
+from .validation import parse_date
+
+if TYPE_CHECKING:
+    from .report import ReportRequest
+    from .store import Store
+
+TEMPLATE = "report.html.j2"
+REFLECTION_ITEMS: dict[str, str] = {"reflection": "weekly check-in", "inv_reflection": "inventory"}
+#: Text alternatives of the charts (their titles are drawn inside the SVG).
+CHART_ALT: dict[str, str] = {
+    "lifting": "Who does the lifting, domain by domain",
+    "timeline": "Who carried more, week by week",
+    "perception": "Perception gap per domain",
+    "wellbeing": "Energy and teamwork",
+    "personal_work": "Personal work",
+}
+
+# Vega's SVG labels every node for screen readers and its own CSS hooks; in a printed
+# page they do nothing (the SVG has no <style>), yet WeasyPrint parses each of them.
+_INERT_SVG_ATTRIBUTES = re.compile(r'\s(?:aria-[a-z]+|role|class)="[^"]*"')
+
+
+def lean_svg(svg: str) -> str:
+    """Drop attributes that cannot change how a chart prints (a quarter faster to print).
+
+    Only when the SVG carries no stylesheet that could select on a class.
+    """
+    if "<style" in svg:
+        return svg
+    return _INERT_SVG_ATTRIBUTES.sub("", svg)
+
+
+def _html(markup: str) -> Any:
+    from IPython.display import HTML
+
+    return HTML(markup)
+
+
+def preload() -> None:
+    """Import and warm up what every report needs (run once per report kernel)."""
+    import altair as alt
+
+    from . import theme
+
+    theme.register_theme()
+    # Altair validates every schema object as it is built *and* the whole spec on export
+    # (theme.to_svg); building is where half the time went. The export still validates.
+    alt.utils.schemapi.disable_debug_mode()
+    # Static SVG, never the JavaScript renderer: a JavaScript chart vanishes from the PDF.
+    alt.renderers.enable("svg")
+
+
+def _season_state(row: Any, as_of: pd.Timestamp) -> str:
+    """Where a season stands in the week the report is judged as of."""
+    end = row.closed_on if pd.notna(row.closed_on) else None
+    if row.start > as_of:
+        return "not yet begun"
+    if end is not None and end < as_of:
+        return f"closed on {long_day(end)}"
+    if row.planned_end < as_of:
+        return "past its planned end"
+    return "active"
+
+
+class SessionReport:
+    """One session's report, section by section. Build it with :func:`report.prepare`."""
+
+    def __init__(self, request: ReportRequest, store: Store) -> None:
+        from .analysis import weekly_shares
+        from .summary import summarize_frames
+        from .weeks import as_week
+
+        self.request = r = request
+        couple = store.get_couple(r.couple_id)
+        self.names = {"A": couple["name_a"], "B": couple["name_b"]}
+        # Read once, judge once: the summary and the charts share these frames (what
+        # summary.summarize and charts.couple_charts would each read and judge again).
+        answers = store.answers(r.couple_id)
+        self.seasons_frame = store.seasons(r.couple_id)
+        sessions = store.sessions(r.couple_id)
+        weekly = weekly_shares(answers, self.seasons_frame, r.thresholds)
+        self.summary = summarize_frames(
+            answers, self.seasons_frame, r.couple_id, as_week(r.as_of), r.thresholds,
+            self.names, sessions, weekly=weekly,
+        )  # fmt: skip
+        self.session = store.session(r.couple_id, r.session)
+        try:
+            self.previous = store.session(r.couple_id, r.session - 1) if r.session > 1 else None
+        except UnknownSession:
+            self.previous = None
+        self.first_week = answers["week"].min()
+        self.reflections_frame: pd.DataFrame | None = None
+        if r.include_reflections:
+            window_start = parse_date(self.summary["window_start"], "window_start")
+            weeks = answers["week"].dt.date
+            self.reflections_frame = answers.loc[
+                answers["item"].isin(list(REFLECTION_ITEMS))
+                & (weeks >= window_start)
+                & (weeks <= r.as_of)
+                & (answers["value"].str.strip() != "")
+            ]
+        self.chart_svgs = self._draw_charts(answers, weekly)
+
+    def _section(self, macro: str, *args: Any) -> Any:
+        return _html(fragment(TEMPLATE, macro, *args))
+
+    def _draw_charts(self, answers: pd.DataFrame, weekly: pd.DataFrame) -> dict[str, str]:
+        """The chart set of :func:`~mutuality_helpers.charts.couple_charts`, as SVG.
+
+        Built from this report's frames and summary rather than through
+        ``couple_charts``, which would read the store and judge the couple again.
+        """
+        from . import charts, theme
+
+        drawn = charts.chart_set(
+            self.summary, answers, self.seasons_frame, weekly, self.request.thresholds
+        )
+        return {key: lean_svg(theme.to_svg(chart)) for key, chart in drawn.items()}
+
+    # -- sections ---------------------------------------------------------------------------
+
+    def header(self) -> Any:
+        return self._section(
+            "header", self.request, self.names, self.session, self.summary, self.first_week
+        )
+
+    def mutuality(self) -> Any:
+        return self._section("mutuality", self.summary, domain_rows(self.summary), self.names)
+
+    def charts(self) -> Any:
+        # Each chart carries its own title and subtitle (see mutuality_helpers.charts).
+        data = {k: base64.b64encode(svg.encode()).decode() for k, svg in self.chart_svgs.items()}
+        return self._section("charts", data, CHART_ALT)
+
+    def alerts(self) -> Any:
+        return self._section("alerts", self.summary["alerts"])
+
+    def seasons(self) -> Any:
+        as_of = pd.Timestamp(self.request.as_of)
+        rows = [
+            {**row._asdict(), "state": _season_state(row, as_of)}
+            for row in self.seasons_frame.sort_values("start").itertuples(index=False)
+        ]
+        return self._section("seasons", rows, self.names)
+
+    def agreements(self) -> Any:
+        return self._section("agreements", self.session, self.previous)
+
+    def personal_work(self) -> Any:
+        s = self.summary
+        return self._section("personal_work", s["personal_work"], s["inventory"], self.names)
+
+    def reflections(self) -> Any:
+        """Free-text reflections (only with ``include_reflections``); printed as text."""
+        frame = self.reflections_frame
+        rows = None if frame is None else frame.sort_values(["week", "partner"]).to_dict("records")
+        return self._section("reflections", rows, self.names, REFLECTION_ITEMS)
+
+    def method(self) -> Any:
+        t = self.request.thresholds
+        return self._section("method", t, self.names, explain_index(t), dt.date.today())
+
+
+class ReportNotice:
+    """Stands in for a :class:`SessionReport` where the notebook must show no report.
+
+    Its first section shows why; the others show nothing.
+    """
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def header(self) -> Any:
+        return _html(fragment(TEMPLATE, "notice", self.message))
+
+    def _nothing(self) -> None:
+        return None
+
+    mutuality = alerts = charts = seasons = agreements = _nothing
+    personal_work = reflections = method = _nothing

@@ -1,0 +1,325 @@
+"""The store's couples and answers: saving with history, and reading tidy frames.
+
+These are :class:`~mutuality_helpers.store.Store` methods (this class is one of its bases).
+Every saved answer records when it was saved and from where (``source``: which form, or
+which import file); a replaced value goes to ``answer_history``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .database import Database
+from .exceptions import UnknownCouple
+from .formatting import display_names
+from .models import Answer, make_couple
+from .schema import answers_table, couples_table, history_table
+from .validation import parse_couple_id, parse_date, parse_partner, parse_week
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ANSWER_COLUMNS = [
+    "couple_id", "partner", "week", "item", "value", "value_num",
+    "instrument", "saved_at", "source",
+]  # fmt: skip
+FAST_COLUMNS = ["couple_id", "partner", "week", "item", "value_num", "instrument"]
+
+# Within one statement, so that SQLite and PostgreSQL both replace an answer in place.
+_UPSERT_ANSWER = sa.text(
+    "INSERT INTO answers (couple_id, partner, week, item, value, value_num,"
+    " instrument, saved_at, source) VALUES (:couple_id, :partner, :week, :item,"
+    " :value, :value_num, :instrument, :saved_at, :source)"
+    " ON CONFLICT (couple_id, partner, week, item) DO UPDATE SET"
+    " value = excluded.value, value_num = excluded.value_num,"
+    " instrument = excluded.instrument, saved_at = excluded.saved_at,"
+    " source = excluded.source"
+)
+
+
+def now_iso() -> str:
+    """The time now, UTC, as ISO text to the second (what ``saved_at`` holds)."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def of_couples(
+    query: sa.Select[Any], column: Any, couple_ids: Iterable[str] | str | None
+) -> sa.Select[Any]:
+    """``query`` narrowed to ``couple_ids``: one id, several, or None (every couple)."""
+    if couple_ids is None:
+        return query
+    return query.where(column.in_([couple_ids] if isinstance(couple_ids, str) else couple_ids))
+
+
+def frame(
+    rows: Sequence[Any],
+    columns: list[str],
+    days: Sequence[str] = (),
+    floats: Sequence[str] = (),
+    ints: Sequence[str] = (),
+    flags: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Rows read from the store as a frame, with ``days`` (ISO text) as datetime64.
+
+    pandas is imported here, when a frame is first made: opening a store and listing the
+    couples on the command line need none of it (``benchmarks/bench_cli.py``).
+    """
+    import pandas as pd
+
+    out = pd.DataFrame.from_records(rows, columns=columns)
+    for col in days:
+        out[col] = pd.to_datetime(out[col], format="%Y-%m-%d")
+    for col, kind in [*((c, float) for c in floats), *((c, int) for c in ints)]:
+        out[col] = out[col].astype(kind)
+    for col in flags:
+        out[col] = out[col].astype(bool)
+    return out
+
+
+class CouplesAndAnswers(Database):
+    """Couples and their answers (methods of :class:`~mutuality_helpers.store.Store`)."""
+
+    # -- couples -----------------------------------------------------------------------
+
+    def add_couple(self, couple_id: str, name_a: str = "", name_b: str = "") -> bool:
+        """Create a couple if it is new; set display names that are given. True if created."""
+        couple = make_couple(couple_id, name_a, name_b)
+        with self.atomic() as conn:
+            exists = conn.execute(
+                sa.select(couples_table.c.couple_id).where(
+                    couples_table.c.couple_id == couple.couple_id
+                )
+            ).first()
+            if exists is None:
+                conn.execute(
+                    couples_table.insert().values(
+                        couple_id=couple.couple_id,
+                        name_a=couple.name_a,
+                        name_b=couple.name_b,
+                        created_at=now_iso(),
+                    )  # fmt: skip
+                )
+                return True
+            changes = {k: v for k, v in (("name_a", couple.name_a), ("name_b", couple.name_b)) if v}
+            if changes:
+                conn.execute(
+                    couples_table.update()
+                    .where(couples_table.c.couple_id == couple.couple_id)
+                    .values(**changes)
+                )
+            return False
+
+    def _create_missing(self, couple_ids: Iterable[str]) -> int:
+        """Create every couple of ``couple_ids`` not in the store yet; how many were new."""
+        return sum(self.add_couple(couple_id) for couple_id in sorted(set(couple_ids)))
+
+    def couple_ids(self) -> list[str]:
+        return [r[0] for r in self.read(sa.select(couples_table.c.couple_id).order_by("couple_id"))]
+
+    def get_couple(self, couple_id: str) -> dict[str, str]:
+        """The couple's id and display names (a name not given shows as "Partner A" / "B").
+
+        Raises
+        ------
+        UnknownCouple
+            When there is no such couple.
+        """
+        rows = self.read(sa.select(couples_table).where(couples_table.c.couple_id == couple_id))
+        if not rows:
+            raise UnknownCouple(f"no couple {couple_id!r} in the store")
+        row = rows[0]._mapping
+        names = display_names(row["name_a"], row["name_b"])
+        return {"couple_id": row["couple_id"], "name_a": names["A"], "name_b": names["B"]}
+
+    def require_couple(self, couple_id: str) -> str:
+        """``couple_id`` checked and known; raises ValidationError or UnknownCouple."""
+        couple_id = parse_couple_id(couple_id)
+        self.get_couple(couple_id)
+        return couple_id
+
+    def couple_rows(self) -> list[dict[str, Any]]:
+        """Every couple as plain values: ``couple_id, name_a, name_b`` (as stored),
+        ``weeks_answered`` and ``last_answer`` (ISO text, or None)."""
+        c, a = couples_table, answers_table
+        stats = (
+            sa.select(
+                a.c.couple_id,
+                sa.func.count(sa.distinct(a.c.week)).label("weeks_answered"),
+                sa.func.max(a.c.week).label("last_answer"),
+            )
+            .group_by(a.c.couple_id)
+            .subquery()
+        )
+        query = (
+            sa.select(
+                c.c.couple_id,
+                c.c.name_a,
+                c.c.name_b,
+                sa.func.coalesce(stats.c.weeks_answered, 0).label("weeks_answered"),
+                stats.c.last_answer,
+            )
+            .select_from(c.outerjoin(stats, stats.c.couple_id == c.c.couple_id))
+            .order_by(c.c.couple_id)
+        )
+        return [dict(row._mapping) for row in self.read(query)]
+
+    def couples(self) -> pd.DataFrame:
+        """Every couple: display names as stored, weeks answered, last answered week."""
+        columns = ["couple_id", "name_a", "name_b", "weeks_answered", "last_answer"]
+        rows = [[r[c] for c in columns] for r in self.couple_rows()]
+        return frame(rows, columns, days=["last_answer"], ints=["weeks_answered"])
+
+    # -- saving answers ------------------------------------------------------------------
+
+    def save_answers(self, answers: Iterable[Answer], source: str) -> dict[str, int]:
+        """Write validated answers in one transaction (latest wins; replaced values go to history).
+
+        Returns
+        -------
+        dict
+            ``{"added": n, "replaced": n, "unchanged": n, "couples_created": n}``
+        """
+        batch = list(answers)
+        with self.atomic() as conn:
+            counts = {"added": 0, "replaced": 0, "unchanged": 0}
+            created = self._create_missing(a.couple_id for a in batch)
+            if batch:
+                counts = self._write_answers(conn, batch, source)
+            return {**counts, "couples_created": created}
+
+    @staticmethod
+    def _write_answers(conn: Connection, batch: list[Answer], source: str) -> dict[str, int]:
+        counts = {"added": 0, "replaced": 0, "unchanged": 0}
+        stamp = now_iso()
+        a_t = answers_table
+        existing: dict[tuple[str, str, str, str], tuple[str, str, str]] = {}
+        for couple_id in {a.couple_id for a in batch}:
+            rows = conn.execute(
+                sa.select(
+                    a_t.c.partner, a_t.c.week, a_t.c.item, a_t.c.value, a_t.c.saved_at, a_t.c.source
+                ).where(a_t.c.couple_id == couple_id)
+            )
+            for partner, week, item, value, saved_at, old_source in rows:
+                existing[(couple_id, partner, week, item)] = (value, saved_at, old_source)
+        history, upserts = [], {}
+        for a in batch:
+            key = (a.couple_id, a.partner, a.week.isoformat(), a.item)
+            old = existing.get(key)
+            if old is not None and old[0] == a.value:
+                counts["unchanged"] += 1
+                continue
+            if old is not None:
+                counts["replaced"] += 1
+                history.append(
+                    dict(
+                        couple_id=key[0],
+                        partner=key[1],
+                        week=key[2],
+                        item=key[3],
+                        value=old[0],
+                        saved_at=old[1],
+                        source=old[2],
+                        replaced_at=stamp,
+                    )  # fmt: skip
+                )
+            else:
+                counts["added"] += 1
+            # Within one batch the last row for a key wins, as it would row by row.
+            existing[key] = (a.value, stamp, source)
+            upserts[key] = dict(
+                couple_id=key[0], partner=key[1], week=key[2], item=key[3], value=a.value,
+                value_num=a.value_num, instrument=a.instrument, saved_at=stamp, source=source,
+            )  # fmt: skip
+        if history:
+            conn.execute(history_table.insert(), history)
+        if upserts:
+            conn.execute(_UPSERT_ANSWER, list(upserts.values()))
+        return counts
+
+    # -- reading answers -----------------------------------------------------------------
+
+    def answers(
+        self,
+        couple_ids: Iterable[str] | str | None = None,
+        items: Iterable[str] | None = None,
+        partner: str | None = None,
+    ) -> pd.DataFrame:
+        """Answers as a tidy frame, one row per answer.
+
+        Columns: ``couple_id, partner, week`` (datetime64, the Monday), ``item, value``
+        (text as stored), ``value_num`` (float for numeric items, else NaN),
+        ``instrument, saved_at, source``.
+        """
+        a = answers_table
+        query = of_couples(
+            sa.select(*[a.c[name] for name in ANSWER_COLUMNS]), a.c.couple_id, couple_ids
+        )
+        if items is not None:
+            query = query.where(a.c.item.in_(list(items)))
+        if partner is not None:
+            query = query.where(a.c.partner == parse_partner(partner))
+        query = query.order_by(a.c.couple_id, a.c.week, a.c.partner, a.c.item)
+        return frame(self.read(query), ANSWER_COLUMNS, days=["week"], floats=["value_num"])
+
+    def answers_between(
+        self,
+        items: Iterable[str] | None,
+        start: Any = None,
+        end: Any = None,
+        couple_ids: Iterable[str] | str | None = None,
+    ) -> pd.DataFrame:
+        """Answers (numbers only) of ``items`` (None: all) in weeks ``start`` to ``end``.
+
+        Both ends are inclusive and optional; ``couple_ids`` narrows to some couples.
+        Columns ``couple_id, partner, week`` (datetime64), ``item, value_num, instrument``.
+        The fast read path for judging a whole caseload (see :meth:`fetch`).
+        """
+        a = answers_table
+        query = sa.select(*[a.c[name] for name in FAST_COLUMNS])
+        if items is not None:
+            query = query.where(a.c.item.in_([str(i) for i in items]))
+        if start is not None:
+            query = query.where(a.c.week >= parse_date(start, "start").isoformat())
+        if end is not None:
+            query = query.where(a.c.week <= parse_date(end, "end").isoformat())
+        if couple_ids is not None:
+            ids = [couple_ids] if isinstance(couple_ids, str) else couple_ids
+            query = of_couples(query, a.c.couple_id, [parse_couple_id(c) for c in ids])
+        return frame(self.fetch(query), FAST_COLUMNS, days=["week"], floats=["value_num"])
+
+    def answer_spans(self, items: Iterable[str] | None = None, until: Any = None) -> pd.DataFrame:
+        """First and last answered week per couple and partner, over ``items`` (None: all).
+
+        Only weeks up to ``until`` count when it is given. Reads the primary-key index only.
+        """
+        a = answers_table
+        query = sa.select(
+            a.c.couple_id, a.c.partner, sa.func.min(a.c.week), sa.func.max(a.c.week)
+        ).group_by(a.c.couple_id, a.c.partner)
+        if items is not None:
+            query = query.where(a.c.item.in_([str(i) for i in items]))
+        if until is not None:
+            query = query.where(a.c.week <= parse_date(until, "until").isoformat())
+        columns = ["couple_id", "partner", "first_week", "last_week"]
+        return frame(self.fetch(query), columns, days=["first_week", "last_week"])
+
+    def answer_history(self, couple_id: str) -> pd.DataFrame:
+        """Every replaced value of a couple's answers, oldest first."""
+        h = history_table
+        query = sa.select(h).where(h.c.couple_id == couple_id).order_by(h.c.id)
+        return frame(self.read(query), [c.name for c in h.columns]).drop(columns="id")
+
+    def answered_items(self, couple_id: str, partner: str, week: Any) -> dict[str, str]:
+        """One partner's stored answers for one week, item -> value (for "already answered")."""
+        a = answers_table
+        query = sa.select(a.c.item, a.c.value).where(
+            a.c.couple_id == couple_id,
+            a.c.partner == parse_partner(partner),
+            a.c.week == parse_week(week).isoformat(),
+        )
+        return {item: value for item, value in self.read(query)}

@@ -1,0 +1,137 @@
+"""The workbook's one Altair theme, its colours, and charts rendered to static SVG.
+
+One theme (:data:`THEME`) is registered and enabled on import: an explicit font the PDF
+side also has (DejaVu Sans, or legend text gets clipped in WeasyPrint) and colour-blind-safe
+partner colours (Okabe-Ito blue for A, orange for B) used the same way in every chart.
+Charts are drawn as static SVG by ``vl-convert`` (:func:`to_svg`): the PDF report embeds
+it, and the widgets show it without any JavaScript from the internet.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+from .formatting import STATUS_LABELS
+
+THEME = "mutuality"
+FONT = "DejaVu Sans"
+#: Okabe-Ito colours: distinguishable with every common colour-vision deficiency.
+PARTNER_COLOURS: dict[str, str] = {"A": "#0072B2", "B": "#E69F00"}
+STATUS_COLOURS: dict[str, str] = {
+    "balanced": "#009E73",
+    "seasonal": "#56B4E9",
+    "drifting": "#CC79A7",
+    "chronic": "#D55E00",
+    "insufficient_data": "#BBBBBB",
+}
+NEUTRAL = "#666666"
+#: Timelines show at most this many weeks by default (a session looks back about half a year).
+DEFAULT_WEEKS = 26
+WIDTH = 460
+
+
+def _theme() -> alt.theme.ThemeConfig:
+    label: Any = {"labelFont": FONT, "titleFont": FONT, "labelFontSize": 11, "titleFontSize": 11}
+    return {
+        "config": {
+            "font": FONT,
+            "background": "white",
+            "padding": 8,
+            "title": {
+                "font": FONT,
+                "subtitleFont": FONT,
+                "fontSize": 14,
+                "subtitleFontSize": 11,
+                "anchor": "start",
+                "subtitleColor": "#444444",
+            },  # fmt: skip
+            "axis": {**label, "gridColor": "#E6E6E6"},
+            "legend": {**label, "labelLimit": 0, "titleLimit": 0, "orient": "bottom"},
+            "header": {**label, "labelFontSize": 12},
+            "text": {"font": FONT},
+            "mark": {"font": FONT},
+            "range": {"category": [PARTNER_COLOURS["A"], PARTNER_COLOURS["B"], NEUTRAL]},
+            "view": {"stroke": None},
+        }
+    }
+
+
+def register_theme() -> str:
+    """Register and enable the workbook's Altair theme; returns its name."""
+    alt.theme.register(THEME, enable=True)(_theme)
+    return THEME
+
+
+register_theme()
+
+
+def to_svg(chart: alt.TopLevelMixin) -> str:
+    """Render a chart to static SVG with ``vl-convert`` (what the PDF report embeds).
+
+    The theme is applied when the spec is built, so the SVG carries the font and colours.
+    """
+    return _vegalite_to_svg(chart.to_dict())
+
+
+def _vegalite_to_svg(spec: dict[str, Any]) -> str:
+    import vl_convert as vlc
+
+    version: str | None = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
+    if version not in vlc.get_vegalite_versions():
+        version = None  # vl-convert's newest; the spec is still validated by Altair
+    return str(vlc.vegalite_to_svg(spec, vl_version=version))
+
+
+@lru_cache(maxsize=64)
+def svg_of_spec(spec_json: str) -> str:
+    """The SVG of a Vega-Lite spec given as JSON (cached: a couple seen again costs nothing)."""
+    return _vegalite_to_svg(json.loads(spec_json))
+
+
+def cached_svg(chart: Any) -> str:
+    """A chart as SVG, cached by its full spec (data included): flipping back to a couple or
+    session already seen costs no new render (vl-convert takes a few tenths per chart)."""
+    # Validation is skipped for the key only: charts.py builds valid specs (its tests check).
+    return svg_of_spec(json.dumps(chart.to_dict(validate=False), sort_keys=True))
+
+
+# -- scales shared by the charts ---------------------------------------------------------------
+
+
+def partner_scale(names: dict[str, str]) -> alt.Scale:
+    """The partners' colours, keyed by display name (the legend shows names)."""
+    return alt.Scale(
+        domain=[names["A"], names["B"]], range=[PARTNER_COLOURS["A"], PARTNER_COLOURS["B"]]
+    )
+
+
+def status_scale() -> alt.Scale:
+    """The status colours, keyed by the statuses' labels."""
+    return alt.Scale(
+        domain=[STATUS_LABELS[s] for s in STATUS_COLOURS], range=list(STATUS_COLOURS.values())
+    )
+
+
+# -- data shaping shared by the charts -----------------------------------------------------------
+
+
+def recent(frame: pd.DataFrame, as_of: pd.Timestamp | None, weeks: int) -> pd.DataFrame:
+    """Rows of the ``weeks`` weeks up to ``as_of`` (default: the latest week present)."""
+    if frame.empty:
+        return frame
+    end = frame["week"].max() if as_of is None else as_of
+    start = end - pd.Timedelta(weeks=weeks - 1)
+    return frame.loc[(frame["week"] >= start) & (frame["week"] <= end)]
+
+
+def iso_dates(frame: pd.DataFrame, *cols: str) -> pd.DataFrame:
+    """A copy of ``frame`` with ``cols`` as ``YYYY-MM-DD`` text (what Vega-Lite parses)."""
+    frame = frame.copy()
+    for c in cols:
+        frame[c] = pd.to_datetime(frame[c]).dt.strftime("%Y-%m-%d")
+    return frame

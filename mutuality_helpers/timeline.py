@@ -1,0 +1,309 @@
+"""The week-by-week charts: who carried more, how each partner has been, personal work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+from .formatting import display_names_of
+from .instruments import DOMAIN_LABELS, SHARE_DOMAINS
+from .mutuality_index import PERSONAL_PARTNER, PERSONAL_SELF
+from .theme import (
+    DEFAULT_WEEKS,
+    NEUTRAL,
+    PARTNER_COLOURS,
+    STATUS_COLOURS,
+    WIDTH,
+    iso_dates,
+    partner_scale,
+    recent,
+)
+from .thresholds import Thresholds
+from .weeks import as_week, season_weeks
+
+# -- timeline -------------------------------------------------------------------------------
+
+
+def timeline_chart(
+    weekly: pd.DataFrame,
+    seasons: pd.DataFrame,
+    names: dict[str, str] | None = None,
+    as_of: Any = None,
+    thresholds: Thresholds | None = None,
+    weeks: int = DEFAULT_WEEKS,
+) -> alt.VConcatChart:
+    """Weekly A's share per domain with the imbalance band and seasons shaded.
+
+    Parameters
+    ----------
+    weekly
+        :func:`~mutuality_helpers.analysis.weekly_shares` rows of one couple.
+    seasons
+        The couple's seasons; agreed ones are shaded in the supported partner's colour,
+        unagreed ones drawn as a dashed outline marked "not agreed".
+    as_of, weeks
+        The chart shows the ``weeks`` weeks up to ``as_of`` (default: the latest week).
+    """
+    t = thresholds or Thresholds()
+    names = display_names_of(names)
+    end = None if as_of is None else as_week(as_of)
+    shown = recent(weekly, end, weeks)
+    if shown.empty:
+        lo = hi = end or pd.Timestamp.today().normalize()
+    else:
+        lo, hi = shown["week"].min(), shown["week"].max()
+    span = {"lo": lo.strftime("%Y-%m-%d"), "hi": (hi + pd.Timedelta(days=6)).strftime("%Y-%m-%d")}
+    x = alt.X(
+        "week:T",
+        title=None,
+        scale=alt.Scale(domain=[span["lo"], span["hi"]]),
+        axis=alt.Axis(format="%-d %b", labelAngle=0),
+    )
+    y = alt.Y("share:Q", scale=alt.Scale(domain=[0, 100]), title=f"{names['A']}'s share (%)")
+    band = pd.DataFrame({"lo": [50 - t.imbalance_points], "hi": [50 + t.imbalance_points]})
+    season_rows = _season_rows(seasons, names, lo, hi)
+    panels = []
+    for domain in SHARE_DOMAINS:
+        rows = shown.loc[shown["domain"] == domain]
+        points = pd.DataFrame(
+            {
+                "week": rows["week"],
+                "share": rows["consensus"].round(1),
+                "state": pd.Series(
+                    rows["imbalanced"].map({True: "imbalanced", False: "within the band"}),
+                    index=rows.index,
+                ).where(~(rows["imbalanced"] & rows["covered"]), "imbalanced, agreed season"),
+                "one_sided": rows["one_sided"].map({True: "one view only", False: "both views"}),
+            }
+        )
+        points = iso_dates(points, "week")
+        layers: list[alt.Chart] = [
+            alt.Chart(band).mark_rect(color="#F2F2F2").encode(y="lo:Q", y2="hi:Q"),
+            alt.Chart(pd.DataFrame({"y": [50]})).mark_rule(color="#BBBBBB").encode(y="y:Q"),
+        ]
+        if not season_rows.empty:
+            agreed = season_rows.loc[season_rows["agreed"]]
+            pending = season_rows.loc[~season_rows["agreed"]]
+            for partner in ("A", "B"):
+                mine = agreed.loc[agreed["partner"] == partner]
+                if not mine.empty:
+                    # A fixed colour, not a colour encoding: the week colours own that scale.
+                    layers.append(
+                        alt.Chart(mine)
+                        .mark_rect(opacity=0.18, color=PARTNER_COLOURS[partner], clip=True)
+                        .encode(x="start:T", x2="end:T")
+                    )
+            if not pending.empty:
+                layers.append(
+                    alt.Chart(pending)
+                    .mark_rect(
+                        fillOpacity=0, stroke=NEUTRAL, strokeDash=[4, 3], strokeWidth=1.2, clip=True
+                    )
+                    .encode(x="start:T", x2="end:T")
+                )
+            layers.append(
+                alt.Chart(season_rows)
+                .mark_text(align="left", baseline="top", dx=3, dy=3, fontSize=10, color="#333333")
+                .encode(x="start:T", y=alt.value(2), text="label:N")
+            )
+        if not points.empty:
+            layers.append(
+                alt.Chart(points).mark_line(color=NEUTRAL, strokeWidth=1.5).encode(x=x, y=y)
+            )
+            layers.append(
+                alt.Chart(points)
+                .mark_point(filled=True, size=45)
+                .encode(
+                    x=x,
+                    y=y,
+                    shape=alt.Shape(
+                        "one_sided:N",
+                        title="Answers",
+                        scale=alt.Scale(
+                            domain=["both views", "one view only"], range=["circle", "triangle"]
+                        ),
+                    ),
+                    color=alt.Color(
+                        "state:N",
+                        title="Week",
+                        scale=alt.Scale(
+                            domain=["within the band", "imbalanced", "imbalanced, agreed season"],
+                            range=[
+                                "#999999",
+                                STATUS_COLOURS["chronic"],
+                                STATUS_COLOURS["seasonal"],
+                            ],
+                        ),
+                    ),
+                    tooltip=[
+                        alt.Tooltip("week:T", format="%-d %b %Y"),
+                        alt.Tooltip("share:Q", title=f"{names['A']}'s share"),
+                        alt.Tooltip("state:N"),
+                        alt.Tooltip("one_sided:N"),
+                    ],
+                )  # fmt: skip
+            )
+        else:
+            layers.append(
+                alt.Chart(pd.DataFrame({"week": [span["lo"]], "share": [50]}))
+                .mark_point(opacity=0)
+                .encode(x=x, y=y)
+            )
+        panels.append(
+            alt.layer(*layers).properties(
+                width=WIDTH, height=110, title=alt.Title(DOMAIN_LABELS[domain], fontSize=12)
+            )
+        )
+    return alt.vconcat(*panels, spacing=14).properties(
+        title=alt.Title(
+            "Week by week: who carried more",
+            subtitle=[
+                f"Above the middle line {names['A']} carried more, below it {names['B']}. "
+                f"The grey band is within {t.imbalance_points:g} points of 50/50.",
+                "Shaded: an agreed season, in the colour of the partner it supports. "
+                "Dashed outline: a season not agreed by both.",
+            ],
+        )
+    )
+
+
+def _season_rows(
+    seasons: pd.DataFrame, names: dict[str, str], lo: pd.Timestamp, hi: pd.Timestamp
+) -> pd.DataFrame:
+    """Seasons clipped to the shown weeks, ready to draw."""
+    cols = ["start", "end", "partner", "supported", "agreed", "label"]
+    if seasons is None or seasons.empty:
+        return pd.DataFrame(columns=cols)
+    s = season_weeks(seasons)
+    s = s.loc[(s["active_to"] >= lo) & (s["active_from"] <= hi + pd.Timedelta(days=6))]
+    if s.empty:
+        return pd.DataFrame(columns=cols)
+    out = pd.DataFrame(
+        {
+            # The season's own days (the weeks it covers are those whose Monday is inside).
+            "start": s["active_from"].clip(lower=lo),
+            "end": (s["active_to"] + pd.Timedelta(days=1)).clip(upper=hi + pd.Timedelta(days=7)),
+            "partner": s["partner"],
+            "supported": s["partner"].map(names),
+            "agreed": s["agreed"].astype(bool),
+            "label": s["reason"].str.replace("_", " ")
+            + " ("
+            + s["partner"].map(names)
+            + ")"
+            + s["agreed"].map({True: ", agreed", False: ", not agreed"}),
+        }
+    )
+    return iso_dates(out, "start", "end").reset_index(drop=True)
+
+
+# -- wellbeing and personal work ------------------------------------------------------------------
+
+
+def _per_partner_weekly(
+    answers: pd.DataFrame, items: list[str], as_of: Any, weeks: int
+) -> pd.DataFrame:
+    rows = answers.loc[
+        answers["item"].isin(items) & answers["value_num"].notna(),
+        ["partner", "week", "item", "value_num"],
+    ]
+    end = None if as_of is None else as_week(as_of)
+    rows = recent(rows, end, weeks)
+    # One value per partner, week and item (the store has no duplicates; other frames may).
+    return rows.groupby(["partner", "week", "item"], as_index=False)["value_num"].mean()
+
+
+def wellbeing_chart(
+    answers: pd.DataFrame,
+    names: dict[str, str] | None = None,
+    as_of: Any = None,
+    weeks: int = DEFAULT_WEEKS,
+) -> alt.HConcatChart:
+    """Energy (0-10) and teamwork (1-5) of both partners, week by week."""
+    names = display_names_of(names)
+    data = _per_partner_weekly(answers, ["energy", "teamwork"], as_of, weeks)
+    data["who"] = data["partner"].map(names)
+    data = iso_dates(data, "week")
+    colour = alt.Color("who:N", scale=partner_scale(names), title=None)
+    panels = []
+    for item, title, top in (("energy", "Energy (0-10)", 10), ("teamwork", "Teamwork (1-5)", 5)):
+        part = data.loc[data["item"] == item, ["who", "week", "value_num"]]
+        panels.append(
+            alt.Chart(part)
+            .mark_line(point=True)
+            .encode(
+                x=alt.X("week:T", title=None, axis=alt.Axis(format="%-d %b", labelAngle=0)),
+                y=alt.Y(
+                    "value_num:Q", title=None, scale=alt.Scale(domain=[0 if top == 10 else 1, top])
+                ),
+                color=colour,
+                tooltip=[
+                    alt.Tooltip("who:N", title="Partner"),
+                    alt.Tooltip("week:T", format="%-d %b %Y"),
+                    alt.Tooltip("value_num:Q", title=title),
+                ],
+            )  # fmt: skip
+            .properties(width=WIDTH // 2 - 10, height=140, title=alt.Title(title, fontSize=12))
+        )
+    return alt.hconcat(*panels).properties(
+        title=alt.Title(
+            "How each of you has been",
+            subtitle="Each partner's own answers: the energy they had and how the teamwork felt.",
+        )
+    )
+
+
+def personal_work_chart(
+    answers: pd.DataFrame,
+    names: dict[str, str] | None = None,
+    as_of: Any = None,
+    weeks: int = DEFAULT_WEEKS,
+) -> alt.Chart:
+    """Each partner's own work (0-4), as they rate it and as their partner rates it."""
+    names = display_names_of(names)
+    data = _per_partner_weekly(answers, [PERSONAL_SELF, PERSONAL_PARTNER], as_of, weeks)
+    own = data["item"] == PERSONAL_SELF
+    subject = data["partner"].where(own, data["partner"].map({"A": "B", "B": "A"}))
+    data = pd.DataFrame(
+        {
+            "who": subject.map(names),
+            "week": data["week"],
+            "rating": data["value_num"],
+            "rated_by": own.map({True: "by themselves", False: "by their partner"}),
+        }
+    )
+    data = iso_dates(data, "week")
+    return (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("week:T", title=None, axis=alt.Axis(format="%-d %b", labelAngle=0)),
+            y=alt.Y("rating:Q", scale=alt.Scale(domain=[0, 4]), title="Own work (0-4)"),
+            color=alt.Color("who:N", scale=partner_scale(names), title="Whose work"),
+            strokeDash=alt.StrokeDash(
+                "rated_by:N",
+                title="Rated",
+                scale=alt.Scale(
+                    domain=["by themselves", "by their partner"], range=[[1, 0], [5, 3]]
+                ),
+                legend=alt.Legend(symbolType="stroke", symbolStrokeColor=NEUTRAL),
+            ),
+            detail="rated_by:N",
+            tooltip=[
+                alt.Tooltip("who:N", title="Whose work"),
+                alt.Tooltip("rated_by:N", title="Rated"),
+                alt.Tooltip("week:T", format="%-d %b %Y"),
+                alt.Tooltip("rating:Q", title="Rating"),
+            ],
+        )  # fmt: skip
+        .properties(
+            width=WIDTH,
+            height=160,
+            title=alt.Title(
+                "Is each of you doing your own work?",
+                subtitle="Growth, triggers, owning your side: solid as rated by themselves, "
+                "dashed as rated by their partner.",
+            ),
+        )
+    )

@@ -87,7 +87,7 @@ def site_for(options: ServeOptions, certificate: str, certificate_key: str) -> s
         Without an ``https://`` public URL on the standard port, which the site serves.
     """
     url = urlsplit(options.public_url or "")
-    if url.scheme != "https" or url.port not in (None, 443):
+    if url.scheme != "https" or not url.hostname or url.port not in (None, 443):
         raise ServeError(
             "--nginx-site needs --public-url https://NAME (the address partners use, port 443)"
         )

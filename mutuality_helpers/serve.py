@@ -168,8 +168,9 @@ def allowed_hosts(bind: str, public_url: str | None = None) -> set[str]:
     hosts = set(_LOOPBACK_NAMES)
     if bind not in _LOOPBACK_NAMES and not ipaddress.ip_address(bind).is_unspecified:
         hosts.add(bind)
-    if public_url:
-        hosts.add(urlsplit(public_url).hostname)
+    public_host = urlsplit(public_url).hostname if public_url else None
+    if public_host:
+        hosts.add(public_host)
     return {h.lower() for h in hosts}
 
 

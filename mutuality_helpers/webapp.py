@@ -275,6 +275,7 @@ def voila_config(
     # The kernel's websocket stays open through proxies that drop silent connections.
     c.Voila.tornado_settings = {
         "websocket_ping_interval": 30,
+        "websocket_ping_timeout": 30,
         "xsrf_cookie_kwargs": {"samesite": "Strict"},
     }
 

@@ -83,6 +83,10 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 
+#: Seconds before Voila starts the kernel that refills the pool after one is taken: not
+#: while the partner's browser is still loading the page (a kernel's start takes a core).
+FILL_DELAY = 5.0
+
 #: Seconds a busy partner is asked to wait (the page says "a minute").
 RETRY_AFTER = 60
 
@@ -300,6 +304,7 @@ def voila_config(
         # Opened at intake and now and then: one warm kernel is plenty.
         inventory: {"pool_size": min(pool, 1)},
     }
+    c.VoilaKernelManager.fill_delay = FILL_DELAY
 
     c.MappingKernelManager.cull_idle_timeout = int(options.idle_timeout)
     c.MappingKernelManager.cull_interval = max(1, min(60, int(options.idle_timeout) // 3))

@@ -131,6 +131,7 @@ def test_server_configuration(tmp_path):
         "weekly_checkin.ipynb": {"pool_size": 3},
         "mutuality_inventory.ipynb": {"pool_size": 1},
     }
+    assert c.VoilaKernelManager.fill_delay == webapp.FILL_DELAY  # refill after the page loaded
     assert c.MappingKernelManager.cull_idle_timeout == 600
     assert c.MappingKernelManager.cull_connected is True
     assert c.MappingKernelManager.cull_interval == 60

@@ -164,6 +164,26 @@ def _stored(data_dir: Path, partner: str) -> tuple[dict, set]:
     return got, sources
 
 
+PRELOAD = config.VOILA_SHARE_DIR / "voila" / "templates" / "mutuality_form" / "preload.html.j2"
+
+
+def assert_preload_list_is_current(requests: list[str]) -> None:
+    """The page preloads exactly the scripts it then loads (none missed, none wasted)."""
+    listed = set(re.findall(r'href="\{\{ resources.base_url \}\}([^"]+)"', PRELOAD.read_text()))
+    loaded = set()
+    for url in requests:
+        parts = urlsplit(url)
+        path = parts.path.lstrip("/") + (f"?{parts.query}" if parts.query else "")
+        if path.startswith(("voila/static/", "voila/labextensions/")) and parts.path.endswith(
+            ".js"
+        ):
+            loaded.add(path)
+    assert listed == loaded, (
+        f"preload list out of date (run: python tools/voila_preload.py --write): "
+        f"not loaded {sorted(listed - loaded)[:3]}, not listed {sorted(loaded - listed)[:3]}"
+    )
+
+
 def test_partner_fills_in_and_saves_a_checkin_in_voila(form_server, browser, page, data_dir):
     server = form_server(pool=1)
     url = server.link("C001", "B")
@@ -174,6 +194,7 @@ def test_partner_fills_in_and_saves_a_checkin_in_voila(form_server, browser, pag
     assert sources == {"form:weekly_checkin"}
     browser.assert_private(server.base)
     assert any(u.startswith("ws://127.0.0.1") for u in browser.requests)  # the kernel's socket
+    assert_preload_list_is_current(browser.requests)
 
     # A link edited to the other partner opens no form, and shows no traceback.
     page.goto(url.replace("partner=B", "partner=A"))

@@ -170,8 +170,23 @@ def worksheet(store: Store, couple: str, partner: str, week: str | None, instrum
     click.echo(write_worksheet(store, couple, partner, week, instrument))
 
 
+def serve_limit(name: str, help: str, metavar: str | None = None) -> Callable:
+    """A numeric ``serve`` option with ServeOptions' own range and default."""
+    from .serve import LIMITS, ServeOptions
+
+    lo, hi = LIMITS[name]
+    return click.option(
+        f"--{name.replace('_', '-')}",
+        type=click.IntRange(lo, hi),
+        default=ServeOptions.__dataclass_fields__[name].default,
+        show_default=True,
+        metavar=metavar,
+        help=help,
+    )
+
+
 @cli.command()
-@click.option("--port", type=click.IntRange(1, 65535), default=8866, show_default=True)
+@serve_limit("port", "The port to listen on (127.0.0.1 unless --address).")
 @click.option("--address", default=None, help="Bind address (needs a token unless loopback).")
 @click.option(
     "--token-file",
@@ -186,27 +201,10 @@ def worksheet(store: Store, couple: str, partner: str, week: str | None, instrum
     metavar="URL",
     help="The address partners use (the TLS proxy's, e.g. https://checkin.example.org).",
 )
-@click.option(
-    "--max-forms",
-    type=click.IntRange(1, 1000),
-    default=10,
-    show_default=True,
-    help="Forms open at once; one more partner is asked to come back in a minute.",
-)
-@click.option(
-    "--pool",
-    type=click.IntRange(0, 20),
-    default=2,
-    show_default=True,
-    help="Preheated check-in kernels kept ready (0: none).",
-)
-@click.option(
-    "--idle-timeout",
-    type=click.IntRange(2, 86400),
-    default=900,
-    show_default=True,
-    metavar="SECONDS",
-    help="Shut a form's kernel down after this long without activity.",
+@serve_limit("max_forms", "Forms open at once; one more partner is asked to come back in a minute.")
+@serve_limit("pool", "Preheated check-in kernels kept ready (0: none).")
+@serve_limit(
+    "idle_timeout", "Shut a form's kernel down after this long without activity.", "SECONDS"
 )
 @click.option(
     "--links",

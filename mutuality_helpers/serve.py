@@ -47,6 +47,15 @@ _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 # checks what the therapist asked for and prepares the folder and environment.
 
 
+#: The range each numeric option may take (the command line offers the same).
+LIMITS = {
+    "port": (1, 65535),
+    "max_forms": (1, 1000),
+    "pool": (0, 20),
+    "idle_timeout": (2, 86400),
+}
+
+
 @dataclass(frozen=True)
 class ServeOptions:
     """How the form server runs; the defaults suit a small practice.
@@ -79,13 +88,8 @@ class ServeOptions:
     idle_timeout: int = 900
 
     def __post_init__(self) -> None:
-        limits = {
-            "port": (self.port, 1, 65535),
-            "max_forms": (self.max_forms, 1, 1000),
-            "pool": (self.pool, 0, 20),
-            "idle_timeout": (self.idle_timeout, 2, 86400),
-        }
-        for name, (value, lo, hi) in limits.items():
+        for name, (lo, hi) in LIMITS.items():
+            value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
                 raise ServeError(f"{name} must be a whole number from {lo} to {hi}, not {value!r}")
         if self.public_url is not None:

@@ -85,7 +85,7 @@ SECURITY_HEADERS = {
 
 #: Seconds before Voila starts the kernel that refills the pool after one is taken: not
 #: while the partner's browser is still loading the page (a kernel's start takes a core).
-FILL_DELAY = 5.0
+FILL_DELAY = 3.0
 
 #: Seconds a busy partner is asked to wait (the page says "a minute").
 RETRY_AFTER = 60

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .alerts import build_alerts
-from .instruments import SHARE_DOMAINS, share_item
+from .instruments import CHECKIN, SHARE_DOMAINS, share_item
 from .mutuality_index import PERSONAL_PARTNER, PERSONAL_SELF, mutuality_index, personal_work
 from .thresholds import Thresholds
 from .weeks import as_week, in_window, mondays, season_weeks
@@ -50,7 +50,6 @@ SHARE_ITEMS: dict[str, str] = {share_item(d): d for d in SHARE_DOMAINS}
 _SHARE_CODE: dict[str, int] = {share_item(d): i for i, d in enumerate(SHARE_DOMAINS)}
 # Days since the earliest week fit in 20 bits (2,800 years) of the weekly groupby key.
 _DAY_BITS = 20
-CHECKIN = "weekly_checkin"
 #: The items judgement reads (silence is judged from check-in spans, so no more are needed).
 JUDGED_ITEMS: list[str] = [*SHARE_ITEMS, PERSONAL_SELF, PERSONAL_PARTNER]
 WEEKLY_COLUMNS = [

@@ -144,10 +144,9 @@ def couples(store: Store, as_json: bool) -> None:
 @data_option
 def session(store: Store, couple: str, date: str, notes: str, agreements: str) -> None:
     """Record the couple's next session."""
-    from .store import session_week
-
     number = store.add_session(couple, date, notes, agreements)
-    click.echo(f"{couple}: session {number} on {date} (judged as of week {session_week(date)})")
+    week = store.session_week(couple, date)
+    click.echo(f"{couple}: session {number} on {date} (judged as of week {week})")
 
 
 @cli.command()

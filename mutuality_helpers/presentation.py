@@ -30,6 +30,7 @@ HTML_TEMPLATES = config.TEMPLATES_DIR / "html"
 FILTERS = {
     "iso_day": formatting.iso_day,
     "long_day": formatting.long_day,
+    "long_time": formatting.long_time,
     "number": formatting.number,
     "percent": formatting.percent,
     "signed": formatting.signed,

@@ -39,11 +39,6 @@ SESSION_COLUMNS = ["couple_id", "number", "date", "as_of", "notes", "agreements"
 SESSION_TEXT_LIMIT = 20_000
 
 
-def session_week(date: Any) -> dt.date:
-    """The week (its Monday) a session on ``date`` is judged as of."""
-    return week_of(parse_date(date, "date"))
-
-
 class Store(CouplesAndAnswers):
     """Couples, answers, seasons and sessions of one data folder (or one database URL).
 
@@ -221,20 +216,44 @@ class Store(CouplesAndAnswers):
                 .values(**values)
             )
 
+    def session_week(self, couple_id: str, date: Any) -> dt.date:
+        """The week (its Monday) the couple's session on ``date`` is judged as of.
+
+        :func:`~mutuality_helpers.weeks.judged_week`: the week holding the date once both
+        check-ins for it are in, else the last complete week before it.
+        """
+        return self.judged_weeks([couple_id], date)[couple_id]
+
     def sessions(self, couple_ids: Iterable[str] | str | None = None) -> pd.DataFrame:
-        """Sessions as a frame; ``as_of`` is the Monday of the week holding the session date."""
+        """Sessions as a frame; ``as_of`` is the week each is judged as of.
+
+        That week is :func:`~mutuality_helpers.weeks.judged_week` of the session's date:
+        the week holding it when both partners' check-ins for it are in, else the last
+        complete week before it.
+        """
+        import pandas as pd
+
+        from .weeks import judged_week  # pandas: not needed to open a store
+
         st = sessions_table
         query = of_couples(
             sa.select(st.c.couple_id, st.c.number, st.c.date, st.c.notes, st.c.agreements),
             st.c.couple_id,
             couple_ids,
         )
-        from .weeks import mondays
-
         rows = self.read(query.order_by(st.c.couple_id, st.c.number))
         columns = ["couple_id", "number", "date", "notes", "agreements"]
         sessions = frame(rows, columns, days=["date"], ints=["number"])
-        sessions["as_of"] = mondays(sessions["date"])
+        days = [d.date() for d in sessions["date"]]
+        partners = self.checkin_partners(
+            sorted(set(sessions["couple_id"])), [week_of(d) for d in days]
+        )
+        sessions["as_of"] = pd.to_datetime(
+            [
+                judged_week(day, partners.get((couple_id, week_of(day)), set()))
+                for couple_id, day in zip(sessions["couple_id"], days, strict=True)
+            ]
+        ).astype(sessions["date"].dtype)
         return sessions[SESSION_COLUMNS]
 
     def session(self, couple_id: str, number: int) -> dict[str, Any]:

@@ -130,7 +130,8 @@ def test_session_records_the_next_session(capsys, demo_data_dir):
         str(demo_data_dir),
     )  # fmt: skip
     assert code == 0
-    assert "session 4 on 2026-12-03 (judged as of week 2026-11-30)" in out
+    # A Thursday whose week has no check-ins yet: judged as of the last complete week.
+    assert "session 4 on 2026-12-03 (judged as of week 2026-11-23)" in out
 
 
 def test_export_to_stdout(capsys, demo_data_dir):

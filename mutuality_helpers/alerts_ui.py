@@ -9,7 +9,6 @@ missing check-in can be chased and marked). Every mark is saved through the stor
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,18 +16,11 @@ import ipywidgets as widgets
 
 from .alert_record import ActionAlert
 from .feedback import Say, attempt
+from .practice import current_user
 from .presentation import fragment
 from .store import Store
 
 TEMPLATE = "workbook.html.j2"
-
-
-def default_marker() -> str:
-    """Who marks an alert when nobody says: the computer account's name."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no name for this account (some containers)
-        return ""
 
 
 class AlertActions:
@@ -53,7 +45,7 @@ class AlertActions:
         self.alerts: list[ActionAlert] = []
         self.listing = widgets.HTML()
         self.pick = widgets.Dropdown(description="Alert:", layout=widgets.Layout(width="95%"))
-        self.by = widgets.Text(value=default_marker(), description="By:")
+        self.by = widgets.Text(value=current_user(), description="By:")
         self.note = widgets.Textarea(
             description="Note:",
             placeholder="What was done (needed to resolve)",

@@ -1,4 +1,5 @@
-"""The practice's own settings: the line every form shows on how to reach urgent help.
+"""The practice's own settings: the line every form shows on how to reach urgent help, and
+who is marking an alert when nobody says (:func:`current_user`).
 
 A partner may open a form while afraid, so every worksheet form (the weekly check-in and
 the inventory, and the notice shown instead of a form whose link does not work) shows one
@@ -15,6 +16,7 @@ checks it before it starts); a form never fails over it, it shows the default in
 
 from __future__ import annotations
 
+import getpass
 import os
 from typing import Any
 
@@ -100,3 +102,11 @@ def urgent_help_for_forms(data: Any = None) -> str:
     except (SettingsError, OSError, TypeError, ValueError):
         # Whatever is wrong with the setting (or the folder), the page still says where help is.
         return DEFAULT_URGENT_HELP
+
+
+def current_user() -> str:
+    """Who marks an alert when nobody says: this computer account's name ("" if none)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this account (some containers)
+        return ""

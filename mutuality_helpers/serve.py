@@ -30,6 +30,7 @@ from . import config
 from .exceptions import LinkError as LinkError
 from .exceptions import ServeError
 from .links import link_key, partner_link
+from .practice import urgent_help
 from .links import link_query as link_query
 from .links import link_signature as link_signature
 from .links import parse_link_query as parse_link_query
@@ -123,6 +124,9 @@ def start(
 ) -> tuple[subprocess.Popen, Path]:
     """Start Voila in the background; returns the process and the served folder."""
     bind = check_bind(address, token)
+    # Every form shows the practice's urgent-help line: a broken setting stops the server
+    # here, with one line, rather than leaving partners with the default unnoticed.
+    urgent_help(data)
     folder = prepare_app_dir(app_dir)
     link_key(data)  # created by the server, before any kernel needs it
     proc = subprocess.Popen(

@@ -10,7 +10,6 @@ import pytest
 from mutuality_helpers.demo import load_demo
 from mutuality_helpers.store import Store
 
-
 #: The date every test takes as today (the demo couples' story runs up to the week before).
 TODAY = "2026-12-02"
 

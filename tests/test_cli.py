@@ -22,8 +22,10 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 
 def test_every_command_is_documented_in_the_readme():
     readme = README.read_text(encoding="utf-8")
-    for name in cli.commands:
+    for name, command in cli.commands.items():
         assert re.search(rf"`mutuality {name}\b", readme), f"`mutuality {name}` is not in README.md"
+        for sub in getattr(command, "commands", {}):  # a group's own commands too
+            assert re.search(rf"`mutuality {name} {sub}\b", readme), f"`mutuality {name} {sub}`"
 
 
 @pytest.mark.parametrize("module", ["mutuality_helpers", "mutuality_helpers.cli"])

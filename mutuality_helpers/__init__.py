@@ -55,6 +55,10 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "caseload": ("caseload_table", "caseload"),
     "summarize": ("summary", "summarize"),
     "write_worksheet": ("worksheets", "write_worksheet"),
+    "judged_week": ("weeks", "judged_week"),
+    "today": ("weeks", "today"),
+    "needing_action": ("alert_record", "needing_action"),
+    "urgent_help": ("practice", "urgent_help"),
 }
 
 __all__ = sorted(_EXPORTS)
@@ -105,4 +109,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from .session_ui import SessionWorkbook
     from .store import Store
     from .summary import Summary, summarize
+    from .alert_record import needing_action
+    from .practice import urgent_help
+    from .weeks import judged_week, today
     from .worksheets import write_worksheet

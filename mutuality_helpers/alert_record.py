@@ -21,7 +21,7 @@ record keeps every alert and its state (only erasing the couple removes them).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 import sqlalchemy as sa
@@ -141,17 +141,17 @@ def raise_safety_alerts(conn: Connection, written: Sequence[Answer], stamp: str)
         answers = ";".join(
             f"{a.item}={a.value}" for a in groups[(couple_id, partner, week, instrument)]
         )
-        key = safety_key(couple_id, partner, week, instrument)
+        alert_key = safety_key(couple_id, partner, week, instrument)
         same = conn.execute(
             sa.select(t.c.alert_id).where(
-                t.c.key == key, t.c.answers == answers, t.c.state.in_(OPEN_STATES)
+                t.c.key == alert_key, t.c.answers == answers, t.c.state.in_(OPEN_STATES)
             )
         ).first()
         if same is not None:
             continue
         conn.execute(
             t.insert().values(
-                key=key,
+                key=alert_key,
                 couple_id=couple_id,
                 kind="safety",
                 partner=partner,
@@ -316,7 +316,9 @@ class AlertRecord(Database):
                 note="",
             )  # fmt: skip
         )
-        return self.alert_record(int(result.inserted_primary_key[0]))
+        inserted = result.inserted_primary_key
+        assert inserted is not None  # an INSERT always has one
+        return self.alert_record(int(inserted[0]))
 
 
 # -- what needs action now -------------------------------------------------------------------------
@@ -361,7 +363,7 @@ def safety_views(
 
 
 def with_silence_states(
-    alerts: list[dict[str, Any]], records: Iterable[dict[str, Any]]
+    alerts: Sequence[Mapping[str, Any]], records: Iterable[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """Judgement alerts with each silence alert's recorded state (``state``, ``alert_id``...)."""
     by_key: dict[str, dict[str, Any]] = {}
@@ -369,17 +371,39 @@ def with_silence_states(
         if r["kind"] == "silence":
             by_key[r["key"]] = r  # the newest record of a key wins (records come oldest first)
     out = []
-    for alert in alerts:
+    for given in alerts:
+        alert = dict(given)
         key = alert.get("key")
         if alert.get("kind") == "silence" and isinstance(key, str):
-            r = by_key.get(key)
-            alert = {**alert, "state": r["state"] if r else "new"}
-            if r:
+            found = by_key.get(key)
+            alert["state"] = found["state"] if found else "new"
+            if found:
                 alert.update(
-                    alert_id=r["alert_id"], seen_by=r["seen_by"], seen_at=r["seen_at"],
-                    resolved_by=r["resolved_by"], resolved_at=r["resolved_at"], note=r["note"],
+                    alert_id=found["alert_id"], seen_by=found["seen_by"],
+                    seen_at=found["seen_at"], resolved_by=found["resolved_by"],
+                    resolved_at=found["resolved_at"], note=found["note"],
                 )  # fmt: skip
         out.append(alert)
+    return out
+
+
+def silence_views(couple_id: str, alerts: Iterable[Mapping[str, Any]]) -> list[ActionAlert]:
+    """The silence alerts of a summary (:func:`with_silence_states` applied) as
+    :class:`ActionAlert`: what the workbook offers to mark."""
+    out = []
+    for a in alerts:
+        if a.get("kind") != "silence" or not isinstance(a.get("key"), str):
+            continue
+        week = a["key"].rsplit(":", 1)[1]
+        record = {
+            "alert_id": a.get("alert_id"), "key": a["key"], "couple_id": couple_id,
+            "kind": "silence", "partner": a.get("partner"),
+            "week": None if week == "never" else week, "raised_at": "",
+            "state": a.get("state", "new"), "seen_by": a.get("seen_by"),
+            "seen_at": a.get("seen_at"), "resolved_by": a.get("resolved_by"),
+            "resolved_at": a.get("resolved_at"), "note": a.get("note", ""),
+        }  # fmt: skip
+        out.append(_view(record, a["message"]))
     return out
 
 
@@ -416,17 +440,11 @@ def needing_action(
         j = judge(answers, store.seasons(ids), ids, as_of, names=names)
         found = j.alerts.loc[j.alerts["kind"] == "silence"] if len(j.alerts) else j.alerts
         every = store.alert_records(ids, kinds=["silence"])
-        by_key = {r["key"]: r for r in every}
-        for a in found.to_dict(orient="records"):
-            r = by_key.get(a["key"])
-            if r is not None and r["state"] == "resolved" and not include_resolved:
-                continue
-            record = r or {
-                "alert_id": None, "key": a["key"], "couple_id": a["couple_id"], "kind": "silence",
-                "partner": a["partner"], "week": a["key"].rsplit(":", 1)[1].replace("never", "")
-                or None, "raised_at": "", "state": "new",
-            }  # fmt: skip
-            silence.append(_view(record, a["message"]))
+        for couple_id in ids:
+            mine = found.loc[found["couple_id"] == couple_id].to_dict(orient="records")
+            for a in silence_views(couple_id, with_silence_states(mine, every)):
+                if a["state"] != "resolved" or include_resolved:
+                    silence.append(a)
         if include_resolved:
             current = {a["key"] for a in silence}
             silence += [

@@ -66,10 +66,13 @@ class AlertActions:
         self.alerts = list(alerts)
         self.listing.value = fragment(TEMPLATE, "action_alerts", self.alerts)
         open_ones = [a for a in self.alerts if a["state"] != "resolved"]
+        chosen = self.pick.value
         self.pick.options = [
             (f"#{a['ref']} · {a['state']}" if a["alert_id"] else f"{a['ref']} · new", a["ref"])
             for a in open_ones
         ]
+        refs = [a["ref"] for a in open_ones]
+        self.pick.value = chosen if chosen in refs else (refs[0] if refs else None)
         self.controls.layout.display = "flex" if open_ones else "none"
 
     def _mark(self, state: str) -> None:

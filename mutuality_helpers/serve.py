@@ -30,10 +30,10 @@ from . import config
 from .exceptions import LinkError as LinkError
 from .exceptions import ServeError
 from .links import link_key, partner_link
-from .practice import urgent_help
 from .links import link_query as link_query
 from .links import link_signature as link_signature
 from .links import parse_link_query as parse_link_query
+from .practice import urgent_help
 
 #: The notebooks a couple may open through the app, and nothing else.
 SERVED_NOTEBOOKS = ("weekly_checkin.ipynb", "mutuality_inventory.ipynb")

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 import pandas as pd
 
-from .alert_record import safety_views
+from .alert_record import safety_views, silence_views
 from .alerts_ui import AlertActions
 from .exceptions import MutualityError, ParameterError, ValidationError
 from .feedback import attempt, notice, show_message
@@ -283,9 +283,7 @@ class SessionWorkbook:
         self.summary_data = summary
         self.summary.value = summary_html(summary)
         self._show_urgent(summary["names"])
-        self.followup_actions.show(
-            [a for a in summary["alerts"] if a["kind"] == "silence"]  # type: ignore[misc]
-        )
+        self.followup_actions.show(silence_views(self.couple_id, summary["alerts"]))
         self.charts.children = [svg_widget(charts[key]) for key in CHART_KEYS if key in charts]
         # Reflections up to the week holding today (or the session): a reflection saved this
         # week is read at once, even while the week is too young to be judged.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, cast
 
 import pandas as pd
 
@@ -382,7 +382,7 @@ def with_record(
     state now.
     """
     names = {summary["couple_id"]: summary["names"]}
-    summary["alerts"] = with_silence_states(summary["alerts"], records)  # type: ignore[typeddict-item]
+    summary["alerts"] = cast(list[Alert], with_silence_states(summary["alerts"], records))
     safety = safety_views(records, names)
     if until is None:
         summary["urgent"] = [a for a in safety if a["state"] != "resolved"]

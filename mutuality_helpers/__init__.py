@@ -80,6 +80,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what type checkers and editors see
+    from .alert_record import needing_action
     from .analysis import Thresholds, weekly_shares
     from .backup import backup as backup_store
     from .backup import list_backups
@@ -104,12 +105,11 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from .interchange import export_couple, import_files, parse_csv
     from .links import parse_link_query, partner_link
     from .models import make_answer, make_season
+    from .practice import urgent_help
     from .render import render_report
     from .report import ReportRequest, validate_request
     from .session_ui import SessionWorkbook
     from .store import Store
     from .summary import Summary, summarize
-    from .alert_record import needing_action
-    from .practice import urgent_help
     from .weeks import judged_week, today
     from .worksheets import write_worksheet

@@ -349,7 +349,11 @@ class SessionWorkbook:
             number = self.store.add_session(self.couple_id, day)
             self._load_sessions(number)
             self.refresh()
-            return f"Recorded session {number} on {day.isoformat()}."
+            week = self.store.session_week(self.couple_id, day)
+            return (
+                f"Recorded session {number} on {day.isoformat()} "
+                f"(judged as of the week of {week.isoformat()})."
+            )
 
         attempt(self._say, "The session was not recorded", record)
 

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from . import config
 from .exceptions import UnknownSeason, UnknownSession, ValidationError
 from .models import Season, make_season
-from .schema import answers_table, seasons_table, sessions_table
+from .schema import alerts_table, answers_table, seasons_table, sessions_table
 from .store_answers import CouplesAndAnswers, frame, now_iso, of_couples
 from .validation import parse_date, parse_text, week_of
 
@@ -268,11 +268,17 @@ class Store(CouplesAndAnswers):
     # -- staleness: which session reports are due ---------------------------------------------
 
     def last_change(self, couple_id: str) -> str:
-        """When the couple's answers, seasons or sessions last changed (ISO UTC; "" if never)."""
+        """When the couple's answers, seasons, sessions or alerts last changed (ISO UTC, or "")."""
         stamps = []
-        for table in (answers_table, seasons_table, sessions_table):
+        # An alert raised, seen or resolved changes the report too (its urgent section).
+        t = alerts_table
+        columns = [
+            *(table.c.saved_at for table in (answers_table, seasons_table, sessions_table)),
+            t.c.raised_at, t.c.seen_at, t.c.resolved_at,
+        ]  # fmt: skip
+        for column in columns:
             rows = self.read(
-                sa.select(sa.func.max(table.c.saved_at)).where(table.c.couple_id == couple_id)
+                sa.select(sa.func.max(column)).where(column.table.c.couple_id == couple_id)
             )
             if rows and rows[0][0]:
                 stamps.append(str(rows[0][0]))

@@ -140,3 +140,21 @@ def test_cli_lists_marks_and_keeps_alerts(demo_data_dir, demo_store, capsys):
     # The group's --data works before a subcommand too.
     code, out, err = run(capsys, "alerts", *data, "seen", "9")
     assert code == 1 and err == "mutuality: no alert #9 in the record\n"
+
+
+def test_marking_an_alert_makes_the_session_report_due_again(demo_store):
+    import os
+
+    from mutuality_helpers import config
+
+    risk(demo_store, "D004", "B")
+    pdf = config.report_path("D004", 2, demo_store.data_dir)
+    pdf.parent.mkdir(parents=True, exist_ok=True)
+    pdf.write_bytes(b"%PDF-")
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
+    os.utime(pdf, (later.timestamp(), later.timestamp()))
+    assert demo_store.report_is_current("D004", 2)
+    marked = (later + dt.timedelta(minutes=1)).isoformat(timespec="seconds")
+    demo_store.mark_alert(1, "resolved", "Dr K", "spoke alone", at=marked)
+    assert not demo_store.report_is_current("D004", 2)
+    assert ("D004", 2) in demo_store.due_sessions(["D004"])

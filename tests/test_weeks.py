@@ -153,3 +153,15 @@ def test_the_session_command_prints_the_judged_week(silent_store, capsys):
     assert "(judged as of week 2026-11-23)" in capsys.readouterr().out
     assert main(["session", "Q001", "--date", "2026-11-24", "--data", data]) == 0
     assert "(judged as of week 2026-11-16)" in capsys.readouterr().out
+
+
+def test_the_workbook_records_a_tuesday_session_on_last_weeks_answers(silent_store):
+    from mutuality_helpers.session_ui import SessionWorkbook
+
+    tuesday = dt.date(2026, 12, 1)
+    wb = SessionWorkbook(silent_store, "Q002", today=tuesday)
+    assert wb.session.value == 0 and wb.summary_data["as_of"] == "2026-11-23"  # today
+    wb.record_button.click()
+    assert wb.message == "Recorded session 1 on 2026-12-01 (judged as of the week of 2026-11-23)."
+    assert wb.session.value == 1 and wb.summary_data["as_of"] == "2026-11-23"
+    assert not [a for a in wb.summary_data["alerts"] if a["kind"] == "one_sided"]

@@ -55,6 +55,10 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "caseload": ("caseload_table", "caseload"),
     "summarize": ("summary", "summarize"),
     "write_worksheet": ("worksheets", "write_worksheet"),
+    "judged_week": ("weeks", "judged_week"),
+    "today": ("weeks", "today"),
+    "needing_action": ("alert_record", "needing_action"),
+    "urgent_help": ("practice", "urgent_help"),
 }
 
 __all__ = sorted(_EXPORTS)
@@ -76,6 +80,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what type checkers and editors see
+    from .alert_record import needing_action
     from .analysis import Thresholds, weekly_shares
     from .backup import backup as backup_store
     from .backup import list_backups
@@ -100,9 +105,11 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from .interchange import export_couple, import_files, parse_csv
     from .links import parse_link_query, partner_link
     from .models import make_answer, make_season
+    from .practice import urgent_help
     from .render import render_report
     from .report import ReportRequest, validate_request
     from .session_ui import SessionWorkbook
     from .store import Store
     from .summary import Summary, summarize
+    from .weeks import judged_week, today
     from .worksheets import write_worksheet

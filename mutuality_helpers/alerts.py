@@ -5,7 +5,12 @@
   (**season_overstayed**);
 - an **unagreed_season** touching the window (it explains nothing until both agree);
 - **one_sided** weeks, resting on one partner's view;
-- **silence**: no check-in from a partner for ``silence_weeks`` or more.
+- **silence**: no check-in from a partner for ``silence_weeks`` or more (its ``key`` names
+  the partner's last check-in week; a therapist marks it seen or resolved,
+  :mod:`~mutuality_helpers.alert_record`).
+
+The urgent ``safety`` alerts are not judged here: they are recorded as the answers are
+saved (:mod:`~mutuality_helpers.alert_record`).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .alert_record import silence_key
 from .formatting import iso_day, partner_name
 from .instruments import DOMAIN_LABELS, SHARE_DOMAINS
 from .thresholds import Thresholds
@@ -38,6 +44,7 @@ ALERT_COLUMNS = [
     "weeks",
     "season_id",
     "message",
+    "key",
 ]
 
 
@@ -50,11 +57,12 @@ def _alert(
     domains: list[str] | None = None,
     weeks: int | None = None,
     season_id: int | None = None,
+    key: str | None = None,
 ) -> dict[str, Any]:
     """One alert record (a row of :func:`build_alerts`' frame)."""
     record: dict[str, Any] = dict(
         couple_id=couple_id, kind=kind, domain=domain, partner=partner, weeks=weeks,
-        season_id=season_id, message=message,
+        season_id=season_id, message=message, key=key,
     )  # fmt: skip
     if domains is not None:
         record["domains"] = domains
@@ -201,7 +209,14 @@ def build_alerts(
                     f"No check-in from {_name(names, couple_id, partner)} for "
                     f"{int(n)} weeks ({since})."
                 )
-                records.append(_alert(couple_id, "silence", partner, message, weeks=int(n)))
+                # Names the last check-in: the record of this alert (alert_record.py) holds
+                # until the partner checks in again.
+                key = silence_key(
+                    couple_id, partner, iso_day(lw[couple_id]) if pd.notna(lw[couple_id]) else None
+                )
+                records.append(
+                    _alert(couple_id, "silence", partner, message, weeks=int(n), key=key)
+                )
 
     # Most serious kind first, then domain order; a plain sort (alerts are few, even for a
     # whole caseload, and pandas would cost more per call than the sorting itself).

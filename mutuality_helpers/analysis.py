@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 
 from .alerts import build_alerts
-from .instruments import SHARE_DOMAINS, share_item
+from .instruments import CHECKIN, SHARE_DOMAINS, share_item
 from .mutuality_index import PERSONAL_PARTNER, PERSONAL_SELF, mutuality_index, personal_work
 from .thresholds import Thresholds
-from .weeks import as_week, in_window, mondays, season_weeks
+from .weeks import as_week, in_window, mondays, season_weeks, today
 
 __all__ = [
     "CHECKIN",
@@ -50,7 +50,6 @@ SHARE_ITEMS: dict[str, str] = {share_item(d): d for d in SHARE_DOMAINS}
 _SHARE_CODE: dict[str, int] = {share_item(d): i for i, d in enumerate(SHARE_DOMAINS)}
 # Days since the earliest week fit in 20 bits (2,800 years) of the weekly groupby key.
 _DAY_BITS = 20
-CHECKIN = "weekly_checkin"
 #: The items judgement reads (silence is judged from check-in spans, so no more are needed).
 JUDGED_ITEMS: list[str] = [*SHARE_ITEMS, PERSONAL_SELF, PERSONAL_PARTNER]
 WEEKLY_COLUMNS = [
@@ -70,7 +69,7 @@ def _as_of_series(answers: pd.DataFrame, couple_ids: list[str], as_of: Any) -> p
         weeks = pd.Series(as_week(as_of), index=pd.Index(couple_ids, dtype=object))
     else:
         latest = answers.groupby("couple_id")["week"].max()
-        weeks = latest.reindex(couple_ids).fillna(as_week(pd.Timestamp.today()))
+        weeks = latest.reindex(couple_ids).fillna(as_week(today()))
     # One resolution whatever the source (the store's frames are microseconds).
     return weeks.astype("datetime64[us]").rename("as_of")
 
@@ -331,8 +330,9 @@ def judge(
     couple_ids
         Couples to judge (default: every couple in ``answers``).
     as_of
-        None (each couple's latest answered week), one date for all, or a Series of
-        dates indexed by couple id.
+        None (each couple's latest answered week: a pure function knows no today; the
+        views pass :func:`~mutuality_helpers.weeks.judged_week` of today instead), one
+        date for all, or a Series of dates indexed by couple id.
     names
         ``{couple_id: {"A": name, "B": name}}`` for the alert messages.
     checkins

@@ -18,7 +18,7 @@ import pandas as pd
 from .analysis import weekly_shares
 from .formatting import STATUS_LABELS, display_names_of, long_day
 from .instruments import DOMAIN_LABELS, SHARE_DOMAINS
-from .summary import Summary, summarize_frames
+from .summary import Summary, summarize_read
 from .theme import (
     DEFAULT_WEEKS,
     NEUTRAL,
@@ -280,11 +280,12 @@ def couple_summary_and_charts(
     as_of: Any = None,
     thresholds: Thresholds | None = None,
     weeks: int = DEFAULT_WEEKS,
+    today: Any = None,
 ) -> tuple[Summary, dict[str, alt.TopLevelMixin]]:
     """One couple's summary and its :func:`chart_set`, read and judged once.
 
-    The summary is :func:`~mutuality_helpers.summary.summarize`'s; the session workbook
-    shows both.
+    The summary is :func:`~mutuality_helpers.summary.summarize`'s (as of today when
+    ``as_of`` is None); the session workbook shows both. The charts draw no private item.
 
     Raises
     ------
@@ -293,15 +294,10 @@ def couple_summary_and_charts(
     """
     couple = store.get_couple(parse_couple_id(couple_id))  # UnknownCouple if absent
     couple_id = couple["couple_id"]
-    names = {"A": couple["name_a"], "B": couple["name_b"]}
     answers = store.answers_between(None, couple_ids=couple_id)
     seasons = store.seasons(couple_id)
     weekly = weekly_shares(answers, seasons, thresholds)
-    week = None if as_of is None else as_week(as_of)
-    summary = summarize_frames(
-        answers, seasons, couple_id, week, thresholds, names, store.sessions(couple_id),
-        weekly=weekly,
-    )  # fmt: skip
+    summary = summarize_read(store, couple, answers, seasons, as_of, thresholds, today, weekly)
     return summary, chart_set(summary, answers, seasons, weekly, thresholds, weeks)
 
 

@@ -55,6 +55,9 @@ def data_option(command: Callable | None = None, *, create: bool = False) -> Cal
         def wrapper(data: Path | None, **kwargs: Any) -> Any:
             from .store import Store
 
+            if data is None:  # a group's --data (mutuality alerts --data DIR seen 3)
+                data = (click.get_current_context().obj or {}).get("data")
+
             with Store(data, create=create) as store:
                 return command(store=store, **kwargs)
 
@@ -144,10 +147,9 @@ def couples(store: Store, as_json: bool) -> None:
 @data_option
 def session(store: Store, couple: str, date: str, notes: str, agreements: str) -> None:
     """Record the couple's next session."""
-    from .store import session_week
-
     number = store.add_session(couple, date, notes, agreements)
-    click.echo(f"{couple}: session {number} on {date} (judged as of week {session_week(date)})")
+    week = store.session_week(couple, date)
+    click.echo(f"{couple}: session {number} on {date} (judged as of week {week})")
 
 
 @cli.command()
@@ -236,6 +238,7 @@ def serve(
 ) -> None:
     """Serve the couples' worksheets (Voila, bounded and private) on 127.0.0.1 until stopped."""
     from .exceptions import ServeError
+    from .practice import urgent_help
     from .serve import ServeOptions, check_bind, read_token
     from .serve import serve as run_server
 
@@ -254,6 +257,7 @@ def serve(
         idle_timeout=idle_timeout,
     )
     check_bind(options.address, options.token)  # refuse before anything starts
+    urgent_help(store.data_dir)  # a broken practice.yaml too
     if nginx_site:
         from .proxy import site_for
 
@@ -342,9 +346,106 @@ def erase(store: Store, couple: str, yes: bool) -> None:
         )
 
 
+class _AlertsGroup(click.Group):
+    """``mutuality alerts [COUPLE]`` lists; ``mutuality alerts seen|resolve REF`` marks."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # No subcommand named (a couple id, list options): it means "list".
+        if args and not set(args) & (set(self.commands) | {"-h", "--help"}):
+            args = ["list", *args]
+        return super().parse_args(ctx, args)
+
+
+@cli.group(cls=_AlertsGroup, invoke_without_command=True)
+@DATA_OPTION
+@click.pass_context
+def alerts(ctx: click.Context, data: Path | None) -> None:
+    """Alerts that need action (urgent safety answers, silence): list them, mark them.
+
+    \b
+    mutuality alerts [COUPLE] [--all] [--json]     what needs action, urgent first
+    mutuality alerts seen REF [--by NAME] [--note TEXT]
+    mutuality alerts resolve REF --note TEXT [--by NAME]
+    """
+    ctx.ensure_object(dict)["data"] = data
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(alerts_list)
+
+
+@alerts.command(name="list")
+@click.argument("couple", required=False)
+@click.option("--all", "include_resolved", is_flag=True, help="Resolved ones too (the record).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of lines.")
+@data_option
+def alerts_list(store: Store, couple: str | None, include_resolved: bool, as_json: bool) -> None:
+    """List the alerts that need action (of COUPLE, else of every couple), urgent first."""
+    from .alert_record import needing_action
+    from .formatting import long_time
+
+    ids = None if couple is None else [store.require_couple(couple)]
+    found = needing_action(store, ids, include_resolved)
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    if not found:
+        click.echo("nothing needs action" + ("" if include_resolved else " (--all: the record)"))
+        return
+    for a in found:
+        ref = f"#{a['ref']}" if a["alert_id"] else a["ref"]
+        flag = "URGENT " if a["urgent"] else ""
+        state = a["state"]
+        if a["seen_by"]:
+            state += f", seen by {a['seen_by']} {long_time(a['seen_at'])}"
+        if a["resolved_by"]:
+            state += f", resolved by {a['resolved_by']} {long_time(a['resolved_at'])}"
+        click.echo(printable(f"{ref}  {a['couple_id']}  {flag}[{state}] {a['message']}"))
+        if a["note"]:
+            click.echo(printable(f"      note: {a['note']}"))
+
+
+def _by_option(command: Callable) -> Callable:
+    from .practice import current_user
+
+    return click.option(
+        "--by",
+        default=current_user,
+        show_default="your login name",
+        help="Who marks it (a name or initials).",
+    )(command)
+
+
+@alerts.command(name="seen")
+@click.argument("ref")
+@_by_option
+@click.option("--note", default="", help="A note for the record (optional).")
+@data_option
+def alerts_seen(store: Store, ref: str, by: str, note: str) -> None:
+    """Mark alert REF (its number, or a silence alert's key) seen."""
+    record = store.mark_alert(ref, "seen", by, note)
+    click.echo(f"alert #{record['alert_id']} ({record['couple_id']}): {record['state']}")
+
+
+@alerts.command(name="resolve")
+@click.argument("ref")
+@click.option("--note", required=True, help="What was done (kept in the record).")
+@_by_option
+@data_option
+def alerts_resolve(store: Store, ref: str, note: str, by: str) -> None:
+    """Resolve alert REF with a note; it stays in the record."""
+    record = store.mark_alert(ref, "resolved", by, note)
+    click.echo(
+        f"alert #{record['alert_id']} ({record['couple_id']}): resolved by {record['resolved_by']}"
+    )
+
+
 @cli.command()
 @click.argument("couple")
-@click.option("--as-of", "as_of", default=None, help="Judge as of the week holding this date.")
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    help="Judge as of the week holding this date (default: today, see docs/method.md).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @data_option
 def summary(store: Store, couple: str, as_of: str | None, as_json: bool) -> None:

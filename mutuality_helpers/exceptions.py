@@ -67,5 +67,13 @@ class LinkError(MutualityError):
     """A partner link is incomplete, malformed or not signed by this data folder."""
 
 
+class SettingsError(MutualityError):
+    """The practice's settings (``practice.yaml`` or an environment variable) are malformed."""
+
+
+class UnknownAlert(MutualityError):
+    """No alert with that reference is in the record."""
+
+
 class ServeError(MutualityError):
     """The Voila app cannot be started as asked (e.g. a public address without a token)."""

@@ -32,9 +32,12 @@ def show_message(output: widgets.Output, message: str, ok: bool = False) -> None
     )
 
 
-def notice(message: str) -> widgets.HTML:
-    """A friendly message shown instead of a form (no code, no traceback)."""
-    box = widgets.HTML(fragment(TEMPLATE, "notice", message))
+def notice(message: str, urgent_help: str | None = None) -> widgets.HTML:
+    """A friendly message shown instead of a form (no code, no traceback).
+
+    ``urgent_help`` (for a partner's page): the practice's line on reaching urgent help.
+    """
+    box = widgets.HTML(fragment(TEMPLATE, "notice", message, urgent_help))
     box.add_class("mutuality-notice")
     return box
 

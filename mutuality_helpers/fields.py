@@ -4,6 +4,7 @@
 ``share``  a 0-100 slider with a live "you 70% / partner 30%" readout
 ``int``    a slider over the item's range
 ``tags``   one toggle button per tag (any number may be chosen)
+``choice`` radio buttons, one per choice, none chosen until a person picks one
 ``text``   a text area with a live character count
 =========  ================================================================
 
@@ -46,6 +47,8 @@ class ItemField:
         )
         self.box.add_class("mutuality-item")
         self.box.add_class(f"mutuality-item-{item.id}")
+        if item.private:
+            self.box.add_class("mutuality-private")
 
     def _label_html(self) -> str:
         return fragment(TEMPLATE, "label", self.item)
@@ -146,6 +149,26 @@ class TagsField(ItemField):
             toggle.value = tag in tags
 
 
+class ChoiceField(ItemField):
+    """A ``choice`` item: one radio button per choice, none chosen until one is picked."""
+
+    def _build_input(self) -> widgets.Widget:
+        self.radio = widgets.RadioButtons(
+            options=list(zip(self.item.choice_labels, self.item.choices, strict=True)),
+            value=None,
+            layout=widgets.Layout(width="auto"),
+        )
+        self.radio.add_class(f"mutuality-input-{self.item.id}")
+        self.radio.observe(self._on_touch, names="value")
+        return self.radio
+
+    def raw(self) -> Any:
+        return self.radio.value
+
+    def set(self, value: str | None) -> None:
+        self.radio.value = value
+
+
 class TextField(ItemField):
     """A ``text`` item: a text area with a live character count."""
 
@@ -178,5 +201,6 @@ FIELD_TYPES: dict[str, type[ItemField]] = {
     "int": SliderField,
     "share": ShareField,
     "tags": TagsField,
+    "choice": ChoiceField,
     "text": TextField,
 }

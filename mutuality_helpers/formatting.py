@@ -121,3 +121,11 @@ def long_day(value: Any) -> str:
 def week_label(week: dt.date) -> str:
     """``'week of Monday 23 November 2026'`` (no leading zero, no locale surprises)."""
     return f"week of Monday {week.day} {week:%B %Y}"
+
+
+def long_time(value: Any) -> str:
+    """An ISO UTC time (what ``saved_at`` holds) for people, e.g. ``"25 Nov 2026, 20:14 UTC"``."""
+    if missing(value) or value == "":
+        return MISSING
+    moment = dt.datetime.fromisoformat(str(value)).astimezone(dt.UTC)
+    return f"{moment.day} {moment:%b %Y, %H:%M} UTC"

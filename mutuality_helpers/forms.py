@@ -10,6 +10,14 @@ A partner's form reads nothing but that partner's own answers (and only to say
 "you already answered this week"); it never shows the other partner's. Every
 piece of text a person typed, or an instrument file holds, reaches the page
 HTML-escaped, so a reflection holding ``<script>`` is shown as text.
+
+Every form shows the practice's line on how to reach urgent help
+(:mod:`~mutuality_helpers.practice`). The private safety check (items with
+``private: true``) is answered like any other item, but: the message after saving is
+the same whatever was answered, and a form saved again with a private item left blank
+keeps the stored answer (a reopened form never shows it, see
+:attr:`~mutuality_helpers.instruments.Item.show_on_reopen`, so blank there means "not
+asked again", not "take it back").
 """
 
 from __future__ import annotations
@@ -28,9 +36,11 @@ from .formatting import week_label
 from .instruments import Instrument, Item, get_instrument
 from .links import parse_link_query
 from .models import Answer, make_answer
+from .practice import urgent_help_for_forms
 from .presentation import fragment
 from .store import Store
 from .validation import parse_date, parse_partner, week_of
+from .weeks import today as clock_today
 from .worksheets import form_parameters
 
 #: How many past weeks (besides the current one) the week picker offers.
@@ -53,7 +63,7 @@ class InstrumentForm:
     week
         The week answered (any day of it, or its Monday); default the current week.
     today
-        The date taken as today (for tests); default the real today.
+        The date taken as today (for tests); default :func:`~mutuality_helpers.weeks.today`.
 
     Attributes
     ----------
@@ -77,7 +87,7 @@ class InstrumentForm:
         self.instrument = get_instrument(instrument) if isinstance(instrument, str) else instrument
         self.couple_id = store.require_couple(couple_id)
         self.partner = parse_partner(partner)
-        self.today = today or dt.date.today()
+        self.today = today or clock_today()
         self.source = f"form:{self.instrument.id}"
         self.status = ""
         self.message = ""
@@ -114,7 +124,10 @@ class InstrumentForm:
         self.replace_button.on_click(self._on_replace)
         self.cancel_button.on_click(self._on_cancel)
 
-        header = widgets.HTML(fragment("forms.html.j2", "header", self.instrument))
+        self.urgent_help = urgent_help_for_forms(store.data_dir)
+        header = widgets.HTML(
+            fragment("forms.html.j2", "header", self.instrument, self.urgent_help)
+        )
         self.widget = widgets.VBox(
             [
                 header,
@@ -174,7 +187,7 @@ class InstrumentForm:
             if raw is None:
                 if field.item.required:
                     errors[item_id] = "Please answer this one."
-                elif item_id in existing and existing[item_id] != "":
+                elif item_id in existing and existing[item_id] != "" and not field.item.private:
                     # Replacing a week: a cleared optional answer is cleared in the store too.
                     answers.append(make_answer(self.couple_id, self.partner, week, item_id, ""))
                 continue
@@ -300,7 +313,8 @@ def notebook_form(
             if not qs:
                 return notice(
                     "This worksheet needs a personal link from your therapist "
-                    "(or a worksheet made with `mutuality worksheet`)."
+                    "(or a worksheet made with `mutuality worksheet`).",
+                    urgent_help_for_forms(data_dir),
                 )
             link = parse_link_query(qs, data_dir)
             couple_id, partner = link["couple_id"], link["partner"]
@@ -311,6 +325,6 @@ def notebook_form(
             store, instrument, params["couple_id"], params["partner"], params["week"]
         )
     except LinkError as exc:
-        return notice(notices.link_refused(exc))
+        return notice(notices.link_refused(exc), urgent_help_for_forms(data_dir))
     except Exception as exc:  # noqa: BLE001 -- a partner sees a message, never a traceback
-        return notice(notices.cannot_open(exc))
+        return notice(notices.cannot_open(exc), urgent_help_for_forms(data_dir))

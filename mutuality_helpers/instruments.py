@@ -4,6 +4,18 @@ Forms, validation, scoring and reports are generated from these definitions, so 
 practice can add an instrument by dropping a file into ``definitions/`` without
 touching code. :func:`load_instrument` validates a file and names the file and the
 item at fault when it is malformed.
+
+Item types: ``int`` and ``share`` (numbers in a range), ``tags`` (any of a list),
+``choice`` (exactly one of a list, each choice with the words a person reads) and
+``text``. Three keys serve the private safety check (``docs/method.md``, "The safety
+check"):
+
+- ``private: true``: the answer is for the therapist alone. It is never shown back to
+  anyone else, nor to the partner who gave it when their form is reopened (someone may
+  be looking over their shoulder: :attr:`Item.show_on_reopen` is False), never drawn in a
+  chart, and a form saved again without it keeps the stored answer;
+- ``risk: [choice, ...]`` (``choice`` items): the answers that raise an urgent alert;
+- ``label``: a short name for the therapist (in alerts and reports), e.g. "Felt safe".
 """
 
 from __future__ import annotations
@@ -29,6 +41,8 @@ DOMAINS: tuple[str, ...] = (
     "practical_load",
     "personal_work",
 )
+#: The weekly check-in's instrument id: its answers are what "checked in" means.
+CHECKIN = "weekly_checkin"
 #: Domains whose weekly total is split between the partners.
 SHARE_DOMAINS: tuple[str, ...] = DOMAINS[:4]
 DOMAIN_LABELS: dict[str, str] = {
@@ -38,11 +52,11 @@ DOMAIN_LABELS: dict[str, str] = {
     "practical_load": "Practical load",
     "personal_work": "Personal work",
 }
-ITEM_TYPES = ("int", "share", "tags", "text")
+ITEM_TYPES = ("int", "share", "tags", "choice", "text")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _KNOWN_KEYS = {
     "id", "type", "min", "max", "domain", "required", "wording", "help",
-    "choices", "max_length", "reverse",
+    "choices", "max_length", "reverse", "private", "risk", "label",
 }  # fmt: skip
 
 
@@ -61,10 +75,32 @@ class Item:
     choices: tuple[str, ...] = ()
     max_length: int = 4000
     reverse: bool = False
+    #: What a person reads for each of ``choices`` (same order).
+    choice_labels: tuple[str, ...] = ()
+    #: For the therapist alone: never shown back, not even on reopening the form.
+    private: bool = False
+    #: ``choice`` answers that raise an urgent alert.
+    risk: tuple[str, ...] = ()
+    #: A short name for the therapist (alerts, reports); the wording when not given.
+    label: str = ""
 
     @property
     def is_numeric(self) -> bool:
         return self.type in ("int", "share")
+
+    @property
+    def show_on_reopen(self) -> bool:
+        """May a reopened form show this item's saved answer again? Never for a private one."""
+        return not self.private
+
+    def choice_label(self, value: str) -> str:
+        """The words a person read for the stored choice ``value`` (the value if unknown)."""
+        labels = dict(zip(self.choices, self.choice_labels, strict=False))
+        return labels.get(value, value)
+
+    def signals_risk(self, value: str) -> bool:
+        """Does this stored answer raise an urgent alert (one of the item's ``risk`` choices)?"""
+        return value in self.risk
 
     @property
     def bounds(self) -> tuple[int, int]:
@@ -87,7 +123,17 @@ class Item:
             return self._parse_int(raw)
         if self.type == "tags":
             return self._parse_tags(raw)
+        if self.type == "choice":
+            return self._parse_choice(raw)
         return parse_text(raw, f"{self.id}: text", self.max_length)
+
+    def _parse_choice(self, raw: Any) -> str:
+        text = str(raw).strip()
+        if text and text not in self.choices:
+            raise ValidationError(
+                f"{self.id}: {shown(text)} is not one of the choices ({', '.join(self.choices)})"
+            )
+        return text  # "" clears an optional answer
 
     def _parse_int(self, raw: Any) -> str:
         if isinstance(raw, bool):
@@ -144,6 +190,11 @@ class Instrument:
     def item_ids(self) -> list[str]:
         return [it.id for it in self.items]
 
+    @property
+    def private_items(self) -> list[str]:
+        """Ids of the items for the therapist alone (``private: true``)."""
+        return [it.id for it in self.items if it.private]
+
 
 def _fail(path: Path, where: str, why: str) -> InstrumentError:
     return InstrumentError(f"{path.name}: {where}: {why}")
@@ -181,12 +232,18 @@ def _build_item(path: Path, index: int, raw: Any) -> Item:
             raise _fail(path, where, "needs whole-number min and max with min < max")
     elif lo is not None or hi is not None:
         raise _fail(path, where, f"min/max make no sense for type {item_type}")
-    choices = raw.get("choices", ())
-    if item_type == "tags":
-        if not choices or not all(isinstance(c, str) and _ID.match(c) for c in choices):
-            raise _fail(path, where, "tags need a list of lower_snake_case choices")
-    elif choices:
-        raise _fail(path, where, f"choices make no sense for type {item_type}")
+    choices, labels = _choices(path, where, item_type, raw.get("choices", ()))
+    risk = raw.get("risk", ())
+    if item_type != "choice" and risk:
+        raise _fail(path, where, "risk applies to choice items only")
+    if not isinstance(risk, list | tuple) or any(r not in choices for r in risk):
+        raise _fail(path, where, f"risk must list some of the choices ({', '.join(choices)})")
+    private = raw.get("private", False)
+    if not isinstance(private, bool):
+        raise _fail(path, where, "private must be true or false")
+    label = raw.get("label", "")
+    if not isinstance(label, str):
+        raise _fail(path, where, "label must be text")
     max_length = raw.get("max_length", 4000)
     if not isinstance(max_length, int) or max_length < 1:
         raise _fail(path, where, "max_length must be a positive whole number")
@@ -199,10 +256,48 @@ def _build_item(path: Path, index: int, raw: Any) -> Item:
         domain=domain,
         min=lo,
         max=hi,
-        choices=tuple(choices),
+        choices=choices,
         max_length=max_length,
         reverse=bool(raw.get("reverse", False)),
+        choice_labels=labels,
+        private=private,
+        risk=tuple(risk),
+        label=label.strip(),
     )
+
+
+def _choices(
+    path: Path, where: str, item_type: str, raw: Any
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The ids and labels of a ``tags`` or ``choice`` item's choices.
+
+    A tag is a lower_snake_case id (read as its words); a choice is ``{id, label}``, the
+    label being what a person reads.
+    """
+    if item_type not in ("tags", "choice"):
+        if raw:
+            raise _fail(path, where, f"choices make no sense for type {item_type}")
+        return (), ()
+    if item_type == "tags":
+        if not raw or not all(isinstance(c, str) and _ID.match(c) for c in raw):
+            raise _fail(path, where, "tags need a list of lower_snake_case choices")
+        return tuple(raw), tuple(c.replace("_", " ") for c in raw)
+    entries = raw if isinstance(raw, list) else []
+    ok = len(entries) >= 2 and all(
+        isinstance(c, dict)
+        and set(c) == {"id", "label"}
+        and isinstance(c["id"], str)
+        and _ID.match(c["id"])
+        and isinstance(c["label"], str)
+        and c["label"].strip()
+        for c in entries
+    )
+    if not ok:
+        raise _fail(path, where, "a choice item needs two or more choices, each {id, label}")
+    ids = tuple(c["id"] for c in entries)
+    if len(set(ids)) != len(ids):
+        raise _fail(path, where, "a choice id is used twice")
+    return ids, tuple(c["label"].strip() for c in entries)
 
 
 def load_instrument(path: str | Path) -> Instrument:
@@ -294,6 +389,11 @@ def find_item(item_id: str) -> tuple[Instrument, Item]:
                 return inst, it
     clipped = item_id if len(item_id) <= 40 else item_id[:37] + "..."
     raise ValidationError(f"unknown item {clipped!r}")
+
+
+def private_item_ids() -> set[str]:
+    """Every private item id, across every instrument (never shown to a couple)."""
+    return {i for inst in instruments().values() for i in inst.private_items}
 
 
 def share_item(domain: str) -> str:

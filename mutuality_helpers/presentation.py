@@ -30,6 +30,7 @@ HTML_TEMPLATES = config.TEMPLATES_DIR / "html"
 FILTERS = {
     "iso_day": formatting.iso_day,
     "long_day": formatting.long_day,
+    "long_time": formatting.long_time,
     "number": formatting.number,
     "percent": formatting.percent,
     "signed": formatting.signed,
@@ -105,6 +106,11 @@ def summary_text(summary: Summary) -> str:
     lines = [
         f"{summary['couple_id']} ({a} & {b}): as of the week of {summary['as_of']}, "
         f"window of {summary['window_weeks']} weeks from {summary['window_start']}",
+    ]
+    # The private safety alerts first: this text is for the therapist alone.
+    for u in summary.get("urgent", []):
+        lines.append(f"URGENT #{u['alert_id']} ({u['state']}): {u['message']}")
+    lines += [
         f"mutuality index: {formatting.number(summary['mutuality_index'], 1)} / 100",
         "",
         f"{'domain':<24} {'status':<19} {'carried by':<12} {a + ' share':>12} "
@@ -135,5 +141,9 @@ def summary_text(summary: Summary) -> str:
             )
     alerts = summary["alerts"]
     lines += ["", f"alerts: {len(alerts) or 'none'}"]
-    lines += [f"  - {alert['message']}" for alert in alerts]
+    lines += [
+        f"  - {alert['message']}"
+        + (f" [{alert['state']}]" if alert.get("state", "new") != "new" else "")
+        for alert in alerts
+    ]
     return "\n".join(lines)

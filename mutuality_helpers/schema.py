@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 #: The newest migration: what these tables are. A change to a table is a new migration,
 #: and this names it (tests/test_migrate.py checks it against Alembic's head).
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 
 metadata = sa.MetaData()
 
@@ -86,4 +86,29 @@ sessions_table = sa.Table(
     sa.Column("notes", sa.String, nullable=False, server_default=""),
     sa.Column("agreements", sa.String, nullable=False, server_default=""),
     sa.Column("saved_at", sa.String, nullable=False),
+)
+# Alerts that need action (revision 0003): a private safety answer that signals risk is
+# recorded here when it is saved; a silence alert when a therapist first marks it. Rows are
+# never deleted (but by erasing the couple): the record keeps every alert and its state.
+alerts_table = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("alert_id", sa.Integer, primary_key=True, autoincrement=True),
+    # kind:couple:partner:week (+ :instrument for safety): what the alert is about.
+    sa.Column("key", sa.String, nullable=False, index=True),
+    sa.Column("couple_id", sa.String, nullable=False, index=True),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("partner", sa.String(1), nullable=True),
+    sa.Column("week", sa.String(10), nullable=True),
+    sa.Column("instrument", sa.String, nullable=False, server_default=""),
+    # The private answers given (item=value;item=value), for a safety alert.
+    sa.Column("answers", sa.String, nullable=False, server_default=""),
+    # When the answer was given (its saved_at), or the alert first recorded.
+    sa.Column("raised_at", sa.String, nullable=False),
+    sa.Column("state", sa.String, nullable=False),  # new, seen, resolved
+    sa.Column("seen_by", sa.String, nullable=True),
+    sa.Column("seen_at", sa.String, nullable=True),
+    sa.Column("resolved_by", sa.String, nullable=True),
+    sa.Column("resolved_at", sa.String, nullable=True),
+    sa.Column("note", sa.String, nullable=False, server_default=""),
 )

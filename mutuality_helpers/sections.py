@@ -9,7 +9,6 @@ text); free-text reflections reach it only when ``include_reflections`` is true.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +19,7 @@ from .formatting import long_day
 from .mutuality_index import explain_index
 from .presentation import domain_rows, fragment
 from .validation import parse_date
+from .weeks import today
 
 if TYPE_CHECKING:
     from .report import ReportRequest
@@ -88,7 +88,7 @@ class SessionReport:
 
     def __init__(self, request: ReportRequest, store: Store) -> None:
         from .analysis import weekly_shares
-        from .summary import summarize_frames
+        from .summary import summarize_frames, with_record
         from .weeks import as_week
 
         self.request = r = request
@@ -100,11 +100,15 @@ class SessionReport:
         self.seasons_frame = store.seasons(r.couple_id)
         sessions = store.sessions(r.couple_id)
         weekly = weekly_shares(answers, self.seasons_frame, r.thresholds)
-        self.summary = summarize_frames(
+        summary = summarize_frames(
             answers, self.seasons_frame, r.couple_id, as_week(r.as_of), r.thresholds,
             self.names, sessions, weekly=weekly,
         )  # fmt: skip
         self.session = store.session(r.couple_id, r.session)
+        # The urgent safety alerts given up to the session's own week (a Tuesday session is
+        # judged on last week, yet an alert given on Monday must be in its report).
+        until = max(as_week(r.as_of), as_week(self.session["date"]))
+        self.summary = with_record(summary, store.alert_records(r.couple_id), until)
         try:
             self.previous = store.session(r.couple_id, r.session - 1) if r.session > 1 else None
         except UnknownSession:
@@ -153,6 +157,10 @@ class SessionReport:
         data = {k: base64.b64encode(svg.encode()).decode() for k, svg in self.chart_svgs.items()}
         return self._section("charts", data, CHART_ALT)
 
+    def urgent(self) -> Any:
+        """The private safety alerts, with when each answer was given (clinical record only)."""
+        return self._section("urgent", self.summary["urgent"])
+
     def alerts(self) -> Any:
         return self._section("alerts", self.summary["alerts"])
 
@@ -179,7 +187,7 @@ class SessionReport:
 
     def method(self) -> Any:
         t = self.request.thresholds
-        return self._section("method", t, self.names, explain_index(t), dt.date.today())
+        return self._section("method", t, self.names, explain_index(t), today())
 
 
 class ReportNotice:
@@ -197,5 +205,5 @@ class ReportNotice:
     def _nothing(self) -> None:
         return None
 
-    mutuality = alerts = charts = seasons = agreements = _nothing
+    mutuality = urgent = alerts = charts = seasons = agreements = _nothing
     personal_work = reflections = method = _nothing

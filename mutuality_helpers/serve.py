@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 from . import config
 from .exceptions import ServeError
 from .links import link_key, partner_link
+from .practice import urgent_help
 
 #: The notebooks a couple may open through the app, and nothing else.
 SERVED_NOTEBOOKS = ("weekly_checkin.ipynb", "mutuality_inventory.ipynb")
@@ -263,6 +264,9 @@ def run_app(app_dir: Path, data: Any, options: ServeOptions) -> int:
     from . import webapp  # Voila and Tornado: only the server process needs them
 
     bind = check_bind(options.address, options.token)
+    # Every form shows the practice's urgent-help line: a broken setting stops the server
+    # here, with one line, rather than leaving partners with the default unnoticed.
+    urgent_help(data)
     link_key(data)  # created by the server, before any kernel needs it
     # Voila hands kernels this process's environment: pin it before anything starts.
     environment = voila_environment(data, bind)

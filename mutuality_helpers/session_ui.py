@@ -1,11 +1,17 @@
 """The therapist's session workbook (the caseload view is :mod:`~mutuality_helpers.caseload_ui`).
 
 :class:`SessionWorkbook` is what ``notebooks/session_workbook.ipynb`` shows: pick
-a couple and a session; read the summary (judged as of the week holding the
-session date), the charts and the partners' recent reflections; record a new
-session, its notes and the agreements for next week; declare, edit and close
-seasons. Everything is saved through the :class:`~.store.Store` as it happens
+a couple and a session; read the summary (judged as of today, or as of the
+session: :func:`~mutuality_helpers.weeks.judged_week`), the charts and the
+partners' recent reflections; record a new session, its notes and the agreements
+for next week; declare, edit and close seasons; mark alerts that need action seen
+or resolved. Everything is saved through the :class:`~.store.Store` as it happens
 and the summary and charts are redrawn.
+
+The couple often looks at this screen with the therapist, so the private safety
+alerts are never in the summary or the charts: they wait in a panel at the very
+top, which says only that something private needs attention until the therapist
+opens it (:mod:`~mutuality_helpers.alerts_ui`).
 
 Charts are shown as static SVG (rendered in the kernel by ``vl-convert``): the
 same picture the PDF report carries, and it needs no JavaScript from the
@@ -21,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 import pandas as pd
 
+from .alert_record import safety_views, silence_views
+from .alerts_ui import AlertActions
 from .exceptions import MutualityError, ParameterError, ValidationError
 from .feedback import attempt, notice, show_message
 from .formatting import iso_day
@@ -28,8 +36,9 @@ from .presentation import domain_rows, fragment
 from .seasons_ui import SeasonsTab
 from .store import Store
 from .summary import Summary
-from .validation import parse_couple_id, parse_date
+from .validation import parse_couple_id, parse_date, week_of
 from .voila_guard import refusal
+from .weeks import today as clock_today
 
 if TYPE_CHECKING:
     from IPython.display import HTML
@@ -38,7 +47,7 @@ if TYPE_CHECKING:
 CHART_KEYS = ("lifting", "timeline", "perception", "wellbeing", "personal_work")
 #: How many weeks of reflections the workbook shows, ending at the judged week.
 REFLECTION_WEEKS = 4
-#: The session picker's entry for "no session: judge the latest answered week".
+#: The session picker's entry for "no session: judge as of today".
 LATEST = 0
 
 
@@ -72,7 +81,8 @@ class SessionWorkbook:
     session
         The session number to start with (default: the couple's latest).
     today
-        The date offered for a new session (for tests); default the real today.
+        The date taken as today: the "today" view judges as of it, and it is offered for a
+        new session; default :func:`~mutuality_helpers.weeks.today`.
     """
 
     def __init__(
@@ -83,7 +93,7 @@ class SessionWorkbook:
         today: dt.date | None = None,
     ):
         self.store = store
-        self.today = today or dt.date.today()
+        self.today = today or clock_today()
         self.message = ""
         self.summary_data: Summary | None = None
         couples = store.couples()
@@ -99,7 +109,7 @@ class SessionWorkbook:
 
         # -- pickers
         self.couple = widgets.Dropdown(options=options, value=start, description="Couple:")
-        self.session = widgets.Dropdown(options=[("latest week", LATEST)], description="Session:")
+        self.session = widgets.Dropdown(options=[("today", LATEST)], description="Session:")
         self.new_date = widgets.DatePicker(value=self.today, description="New session on:")
         self.record_button = widgets.Button(description="Record new session", icon="plus")
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
@@ -121,6 +131,19 @@ class SessionWorkbook:
         self.feedback.add_class("mutuality-feedback")
         # -- seasons: a tab of its own, saving through the same store and feedback
         self.seasons_tab = SeasonsTab(store, self.today, self._say, self.refresh)
+        # -- alerts that need action: the private panel at the top, and silence under the summary
+        self.urgent_head = widgets.HTML()
+        self.urgent_toggle = widgets.ToggleButton(value=False, description="Open", icon="eye")
+        self.urgent_toggle.add_class("mutuality-urgent-toggle")
+        self.urgent_actions = AlertActions(
+            store, self._say, self.refresh, "mutuality-urgent-actions"
+        )
+        self.urgent = widgets.VBox([widgets.HBox([self.urgent_head, self.urgent_toggle])])
+        self.urgent.add_class("mutuality-urgent")
+        self.followup_actions = AlertActions(
+            store, self._say, self.refresh, "mutuality-followup-actions"
+        )
+        self.urgent_toggle.observe(self._on_urgent_toggle, names="value")
 
         self.couple.observe(self._on_couple_change, names="value")
         self.session.observe(self._on_session_change, names="value")
@@ -140,7 +163,13 @@ class SessionWorkbook:
             ]
         )
         overview = widgets.VBox(
-            [self.summary, self.charts, widgets.HTML("<h3>Reflections</h3>"), self.reflections]
+            [
+                self.summary,
+                self.followup_actions.widget,
+                self.charts,
+                widgets.HTML("<h3>Reflections</h3>"),
+                self.reflections,
+            ]
         )
         notes = widgets.VBox(
             [
@@ -155,7 +184,7 @@ class SessionWorkbook:
         tabs = widgets.Tab(children=[overview, notes, self.seasons_tab.widget])
         for i, title in enumerate(("Summary and charts", "Notes and agreements", "Seasons")):
             tabs.set_title(i, title)
-        return widgets.VBox([pickers, self.feedback, tabs])
+        return widgets.VBox([self.urgent, pickers, self.feedback, tabs])
 
     @classmethod
     def open(
@@ -194,7 +223,7 @@ class SessionWorkbook:
         return self.session.value or None
 
     def as_of(self) -> dt.date | None:
-        """The judged week: the session's week, or ``None`` for the latest answered week."""
+        """The judged week: the session's week, or ``None`` for today's."""
         number = self.session_number
         if number is None:
             return None
@@ -217,7 +246,7 @@ class SessionWorkbook:
 
     def _load_sessions(self, select: int | None = None) -> None:
         frame = self.store.sessions(self.couple_id)
-        options = [("latest week (no session)", LATEST)] + [
+        options = [("today (no session)", LATEST)] + [
             (f"session {r.number} · {iso_day(r.date)}", int(r.number))
             for r in frame.itertuples(index=False)
         ]
@@ -248,15 +277,44 @@ class SessionWorkbook:
         from .charts import couple_summary_and_charts
 
         # One read and one judgement for both the summary and the charts.
-        summary, charts = couple_summary_and_charts(self.store, self.couple_id, self.as_of())
+        summary, charts = couple_summary_and_charts(
+            self.store, self.couple_id, self.as_of(), today=self.today
+        )
         self.summary_data = summary
         self.summary.value = summary_html(summary)
+        self._show_urgent(summary["names"])
+        self.followup_actions.show(silence_views(self.couple_id, summary["alerts"]))
         self.charts.children = [svg_widget(charts[key]) for key in CHART_KEYS if key in charts]
+        # Reflections up to the week holding today (or the session): a reflection saved this
+        # week is read at once, even while the week is too young to be judged.
+        number = self.session_number
+        day = self.today if number is None else self.store.session(self.couple_id, number)["date"]
         self.reflections.value = reflections_html(
             self.store.answers(self.couple_id, items=["reflection"]),
             summary.get("names") or self._names(),
-            summary.get("as_of"),
+            week_of(parse_date(day, "date")),
         )
+
+    def _show_urgent(self, names: dict[str, str]) -> None:
+        """The private panel: every open safety alert of the couple, whatever the session.
+
+        Closed, it says only that something private needs attention; the alerts (who, what,
+        when) show once the therapist opens it.
+        """
+        records = self.store.alert_records(self.couple_id, open_only=True, kinds=["safety"])
+        urgent = safety_views(records, {self.couple_id: names})
+        self.urgent_head.value = fragment(TEMPLATE, "urgent_head", len(urgent))
+        self.urgent.layout.display = "flex" if urgent else "none"
+        if not urgent:
+            self.urgent_toggle.value = False
+        self.urgent_actions.show(urgent)
+        self._on_urgent_toggle({})
+
+    def _on_urgent_toggle(self, change: dict[str, Any]) -> None:
+        opened = self.urgent_toggle.value
+        self.urgent_toggle.description = "Close" if opened else "Open"
+        head = self.urgent.children[0]
+        self.urgent.children = (head, self.urgent_actions.widget) if opened else (head,)
 
     # -- callbacks -------------------------------------------------------------------
 
@@ -271,7 +329,7 @@ class SessionWorkbook:
         """Read the store again: answers a partner saved a moment ago show up."""
 
         def reload() -> str:
-            self._load_sessions(self.session.value)  # keeps "latest week" (0) chosen too
+            self._load_sessions(self.session.value)  # keeps "today" (0) chosen too
             self.seasons_tab.reload()
             self.refresh()
             return "Up to date."
@@ -291,7 +349,11 @@ class SessionWorkbook:
             number = self.store.add_session(self.couple_id, day)
             self._load_sessions(number)
             self.refresh()
-            return f"Recorded session {number} on {day.isoformat()}."
+            week = self.store.session_week(self.couple_id, day)
+            return (
+                f"Recorded session {number} on {day.isoformat()} "
+                f"(judged as of the week of {week.isoformat()})."
+            )
 
         attempt(self._say, "The session was not recorded", record)
 

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from . import config
 from .exceptions import UnknownSeason, UnknownSession, ValidationError
 from .models import Season, make_season
-from .schema import answers_table, seasons_table, sessions_table
+from .schema import alerts_table, answers_table, seasons_table, sessions_table
 from .store_answers import CouplesAndAnswers, frame, now_iso, of_couples
 from .validation import parse_date, parse_text, week_of
 
@@ -37,11 +37,6 @@ SEASON_COLUMNS = [
 SESSION_COLUMNS = ["couple_id", "number", "date", "as_of", "notes", "agreements"]
 #: Free text of a session (notes, agreements): at most this many characters.
 SESSION_TEXT_LIMIT = 20_000
-
-
-def session_week(date: Any) -> dt.date:
-    """The week (its Monday) a session on ``date`` is judged as of."""
-    return week_of(parse_date(date, "date"))
 
 
 class Store(CouplesAndAnswers):
@@ -221,20 +216,44 @@ class Store(CouplesAndAnswers):
                 .values(**values)
             )
 
+    def session_week(self, couple_id: str, date: Any) -> dt.date:
+        """The week (its Monday) the couple's session on ``date`` is judged as of.
+
+        :func:`~mutuality_helpers.weeks.judged_week`: the week holding the date once both
+        check-ins for it are in, else the last complete week before it.
+        """
+        return self.judged_weeks([couple_id], date)[couple_id]
+
     def sessions(self, couple_ids: Iterable[str] | str | None = None) -> pd.DataFrame:
-        """Sessions as a frame; ``as_of`` is the Monday of the week holding the session date."""
+        """Sessions as a frame; ``as_of`` is the week each is judged as of.
+
+        That week is :func:`~mutuality_helpers.weeks.judged_week` of the session's date:
+        the week holding it when both partners' check-ins for it are in, else the last
+        complete week before it.
+        """
+        import pandas as pd
+
+        from .weeks import judged_week  # pandas: not needed to open a store
+
         st = sessions_table
         query = of_couples(
             sa.select(st.c.couple_id, st.c.number, st.c.date, st.c.notes, st.c.agreements),
             st.c.couple_id,
             couple_ids,
         )
-        from .weeks import mondays
-
         rows = self.read(query.order_by(st.c.couple_id, st.c.number))
         columns = ["couple_id", "number", "date", "notes", "agreements"]
         sessions = frame(rows, columns, days=["date"], ints=["number"])
-        sessions["as_of"] = mondays(sessions["date"])
+        days = [d.date() for d in sessions["date"]]
+        partners = self.checkin_partners(
+            sorted(set(sessions["couple_id"])), [week_of(d) for d in days]
+        )
+        sessions["as_of"] = pd.to_datetime(
+            [
+                judged_week(day, partners.get((couple_id, week_of(day)), set()))
+                for couple_id, day in zip(sessions["couple_id"], days, strict=True)
+            ]
+        ).astype(sessions["date"].dtype)
         return sessions[SESSION_COLUMNS]
 
     def session(self, couple_id: str, number: int) -> dict[str, Any]:
@@ -249,11 +268,17 @@ class Store(CouplesAndAnswers):
     # -- staleness: which session reports are due ---------------------------------------------
 
     def last_change(self, couple_id: str) -> str:
-        """When the couple's answers, seasons or sessions last changed (ISO UTC; "" if never)."""
+        """When the couple's answers, seasons, sessions or alerts last changed (ISO UTC, or "")."""
         stamps = []
-        for table in (answers_table, seasons_table, sessions_table):
+        # An alert raised, seen or resolved changes the report too (its urgent section).
+        t = alerts_table
+        columns = [
+            *(table.c.saved_at for table in (answers_table, seasons_table, sessions_table)),
+            t.c.raised_at, t.c.seen_at, t.c.resolved_at,
+        ]  # fmt: skip
+        for column in columns:
             rows = self.read(
-                sa.select(sa.func.max(table.c.saved_at)).where(table.c.couple_id == couple_id)
+                sa.select(sa.func.max(column)).where(column.table.c.couple_id == couple_id)
             )
             if rows and rows[0][0]:
                 stamps.append(str(rows[0][0]))

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .database import Database
+from .alert_record import AlertRecord, raise_safety_alerts
 from .exceptions import UnknownCouple
 from .formatting import display_names
+from .instruments import CHECKIN
 from .models import Answer, make_couple
 from .schema import answers_table, couples_table, history_table
-from .validation import parse_couple_id, parse_date, parse_partner, parse_week
+from .validation import parse_couple_id, parse_date, parse_partner, parse_week, week_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,7 +82,7 @@ def frame(
     return out
 
 
-class CouplesAndAnswers(Database):
+class CouplesAndAnswers(AlertRecord):
     """Couples and their answers (methods of :class:`~mutuality_helpers.store.Store`)."""
 
     # -- couples -----------------------------------------------------------------------
@@ -239,6 +240,9 @@ class CouplesAndAnswers(Database):
             conn.execute(history_table.insert(), history)
         if upserts:
             conn.execute(_UPSERT_ANSWER, list(upserts.values()))
+            # A private answer that signals risk raises its urgent alert in this transaction.
+            written = {(a.couple_id, a.partner, a.week.isoformat(), a.item): a for a in batch}
+            raise_safety_alerts(conn, [written[k] for k in upserts], stamp)
         return counts
 
     # -- reading answers -----------------------------------------------------------------
@@ -307,6 +311,43 @@ class CouplesAndAnswers(Database):
             query = query.where(a.c.week <= parse_date(until, "until").isoformat())
         columns = ["couple_id", "partner", "first_week", "last_week"]
         return frame(self.fetch(query), columns, days=["first_week", "last_week"])
+
+    def checkin_partners(
+        self, couple_ids: Iterable[str] | str | None, weeks: Iterable[Any]
+    ) -> dict[tuple[str, dt.date], set[str]]:
+        """The partners with a weekly check-in answer, per ``(couple_id, week)`` asked about.
+
+        What :func:`~mutuality_helpers.weeks.judged_week` needs: are a week's check-ins in?
+        Only weeks with at least one check-in appear.
+        """
+        a = answers_table
+        wanted = sorted({parse_date(w, "week").isoformat() for w in weeks})
+        if not wanted:
+            return {}
+        query = of_couples(
+            sa.select(a.c.couple_id, a.c.week, a.c.partner)
+            .distinct()
+            .where(a.c.instrument == CHECKIN, a.c.week.in_(wanted)),
+            a.c.couple_id,
+            couple_ids,
+        )
+        out: dict[tuple[str, dt.date], set[str]] = {}
+        for couple_id, week, partner in self.fetch(query):
+            out.setdefault((couple_id, dt.date.fromisoformat(week)), set()).add(partner)
+        return out
+
+    def judged_weeks(self, couple_ids: Sequence[str], day: Any = None) -> dict[str, dt.date]:
+        """The week each couple is judged as of on ``day`` (default: today).
+
+        :func:`~mutuality_helpers.weeks.judged_week` per couple: the week holding ``day``
+        once both check-ins for it are in, else the last complete week before it.
+        """
+        from .weeks import judged_week, today
+
+        day = today() if day is None else parse_date(day, "date")
+        week = week_of(day)
+        partners = self.checkin_partners(list(couple_ids), [week])
+        return {c: judged_week(day, partners.get((c, week), set())) for c in couple_ids}
 
     def answer_history(self, couple_id: str) -> pd.DataFrame:
         """Every replaced value of a couple's answers, oldest first."""

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, cast
 
 import pandas as pd
 
+from .alert_record import ActionAlert, safety_views, with_silence_states
 from .analysis import judge, judge_domains, weekly_shares
 from .formatting import display_names_of, iso_day
 from .instruments import DOMAIN_LABELS, SHARE_DOMAINS, Instrument
@@ -50,7 +51,11 @@ class DomainSummary(TypedDict):
 
 
 class Alert(TypedDict):
-    """One alert, in plain language (``kind`` is one of :data:`alerts.ALERT_KINDS`)."""
+    """One alert, in plain language (``kind`` is one of :data:`alerts.ALERT_KINDS`).
+
+    A ``silence`` alert needs action: it carries its ``key`` and, read through the store, its
+    ``state`` (new, seen, resolved) and, once recorded, ``alert_id``, ``seen_by``... .
+    """
 
     kind: str
     domain: str | None
@@ -59,6 +64,14 @@ class Alert(TypedDict):
     domains: NotRequired[list[str]]
     weeks: NotRequired[int]
     season_id: NotRequired[int]
+    key: NotRequired[str]
+    state: NotRequired[str]
+    alert_id: NotRequired[int]
+    seen_by: NotRequired[str | None]
+    seen_at: NotRequired[str | None]
+    resolved_by: NotRequired[str | None]
+    resolved_at: NotRequired[str | None]
+    note: NotRequired[str]
 
 
 class PartnerWork(TypedDict):
@@ -122,6 +135,8 @@ class Summary(TypedDict):
     mutuality_index: float | None  # 0-100, higher is more mutual
     personal_work: PersonalWork
     alerts: list[Alert]
+    # Urgent, private safety alerts (therapist only; never in anything a couple sees).
+    urgent: list[ActionAlert]
     thresholds: dict[str, float]
     change_since_last_session: SessionChange | None
     inventory: dict[str, InventoryScore | None]
@@ -155,6 +170,8 @@ def _alert_dicts(alerts: pd.DataFrame, couple_id: str) -> list[Alert]:
             item["weeks"] = int(r["weeks"])
         if r.get("season_id") is not None and not pd.isna(r["season_id"]):
             item["season_id"] = int(r["season_id"])
+        if isinstance(r.get("key"), str):
+            item["key"] = r["key"]
         out.append(item)
     return out
 
@@ -258,6 +275,10 @@ def summarize_frames(
 ) -> Summary:
     """:func:`summarize` over frames already read (pure; see :func:`summarize`).
 
+    ``as_of`` None here means the couple's latest answered week (a pure function knows no
+    today); the views pass the week :func:`view_week` picks. ``urgent`` is left empty:
+    :func:`with_record` adds the record of alerts from the store.
+
     ``weekly`` is the couple's :func:`~mutuality_helpers.analysis.weekly_shares` under the
     same thresholds, when the caller needs it too (the charts do): it is computed once.
     """
@@ -279,6 +300,7 @@ def summarize_frames(
         "mutuality_index": _num(j.index.get(couple_id)),
         "personal_work": _personal_dict(j.personal, couple_id),
         "alerts": _alert_dicts(j.alerts, couple_id),
+        "urgent": [],
         "thresholds": asdict(t),
         "change_since_last_session": None,
         "inventory": {},
@@ -338,11 +360,48 @@ def _change(
     }
 
 
+def view_week(store: Store, couple_id: str, as_of: Any = None, today: Any = None) -> pd.Timestamp:
+    """The week a view of one couple judges: the week holding ``as_of`` when given, else
+    :func:`~mutuality_helpers.weeks.judged_week` of today (default
+    :func:`~mutuality_helpers.weeks.today`)."""
+    if as_of is not None:
+        return as_week(as_of)
+    return pd.Timestamp(store.judged_weeks([couple_id], today)[couple_id])
+
+
+def with_record(
+    summary: Summary,
+    records: list[dict[str, Any]],
+    until: Any = None,
+) -> Summary:
+    """``summary`` with the record of its alerts that need action (see :mod:`.alert_record`).
+
+    Silence alerts get their state. ``urgent`` gets the couple's safety alerts: as of today
+    (``until`` None) every one not yet resolved; as of a past week (a report, ``--as-of``)
+    those given for weeks up to ``until``, open ones and those of the window, with their
+    state now.
+    """
+    names = {summary["couple_id"]: summary["names"]}
+    summary["alerts"] = cast(list[Alert], with_silence_states(summary["alerts"], records))
+    safety = safety_views(records, names)
+    if until is None:
+        summary["urgent"] = [a for a in safety if a["state"] != "resolved"]
+    else:
+        end, start = iso_day(until), summary["window_start"]
+        summary["urgent"] = [
+            a
+            for a in safety
+            if (a["week"] or "") <= end and (a["state"] != "resolved" or (a["week"] or "") >= start)
+        ]
+    return summary
+
+
 def summarize(
     store: Store,
     couple_id: str,
     as_of: Any = None,
     thresholds: Thresholds | None = None,
+    today: Any = None,
 ) -> Summary:
     """The judgement of one couple as a JSON-serialisable dict (the ``--json`` shape).
 
@@ -353,25 +412,44 @@ def summarize(
     couple_id
         The couple; :class:`~mutuality_helpers.exceptions.UnknownCouple` if absent.
     as_of
-        Any date in the evaluated week; None for the couple's latest answered week.
+        Any date in the evaluated week; None for today: the week holding today once both
+        check-ins are in, else the last complete week (:func:`~.weeks.judged_week`).
+    today
+        The date taken as today (default :func:`~mutuality_helpers.weeks.today`).
 
     Returns
     -------
     Summary
         ``couple_id, as_of, window_weeks, domains {id: {status, carried_by, share_a,
         perception_gap, ...}}, mutuality_index, alerts [{kind, domain, partner, message,
-        ...}]`` plus ``window_start, names, personal_work, change_since_last_session,
-        inventory, thresholds`` (field by field: :class:`Summary`).
+        ...}]`` plus ``urgent`` (the private safety alerts), ``window_start, names,
+        personal_work, change_since_last_session, inventory, thresholds`` (field by field:
+        :class:`Summary`).
     """
     couple = store.get_couple(parse_couple_id(couple_id))  # UnknownCouple if absent
     couple_id = couple["couple_id"]
-    week = None if as_of is None else as_week(as_of)
-    return summarize_frames(
-        store.answers_between(None, couple_ids=couple_id),
-        store.seasons(couple_id),
-        couple_id,
-        week,
-        thresholds,
-        names={"A": couple["name_a"], "B": couple["name_b"]},
-        sessions=store.sessions(couple_id),
+    answers = store.answers_between(None, couple_ids=couple_id)
+    return summarize_read(
+        store, couple, answers, store.seasons(couple_id), as_of, thresholds, today
     )
+
+
+def summarize_read(
+    store: Store,
+    couple: dict[str, str],
+    answers: pd.DataFrame,
+    seasons: pd.DataFrame,
+    as_of: Any = None,
+    thresholds: Thresholds | None = None,
+    today: Any = None,
+    weekly: pd.DataFrame | None = None,
+) -> Summary:
+    """:func:`summarize` of frames the caller has read already (``couple``: ``get_couple``)."""
+    couple_id = couple["couple_id"]
+    week = view_week(store, couple_id, as_of, today)
+    summary = summarize_frames(
+        answers, seasons, couple_id, week, thresholds,
+        names={"A": couple["name_a"], "B": couple["name_b"]},
+        sessions=store.sessions(couple_id), weekly=weekly,
+    )  # fmt: skip
+    return with_record(summary, store.alert_records(couple_id), None if as_of is None else week)

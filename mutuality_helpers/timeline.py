@@ -21,7 +21,7 @@ from .theme import (
     recent,
 )
 from .thresholds import Thresholds
-from .weeks import as_week, season_weeks
+from .weeks import as_week, season_weeks, today
 
 # -- timeline -------------------------------------------------------------------------------
 
@@ -51,7 +51,7 @@ def timeline_chart(
     end = None if as_of is None else as_week(as_of)
     shown = recent(weekly, end, weeks)
     if shown.empty:
-        lo = hi = end or pd.Timestamp.today().normalize()
+        lo = hi = end or pd.Timestamp(today())
     else:
         lo, hi = shown["week"].min(), shown["week"].max()
     span = {"lo": lo.strftime("%Y-%m-%d"), "hi": (hi + pd.Timedelta(days=6)).strftime("%Y-%m-%d")}

@@ -41,6 +41,7 @@ import tornado.routing
 import tornado.web
 from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.utils import url_path_join
+from markupsafe import Markup
 from tornado.httputil import split_host_and_port
 from traitlets import Integer, List, Unicode
 from traitlets.config import Config
@@ -53,6 +54,8 @@ from voila.tornado.treehandler import TornadoVoilaTreeHandler
 from . import notices
 from .exceptions import LinkError
 from .links import parse_link_query
+from .practice import urgent_help_for_forms
+from .presentation import fragment
 from .serve import SERVED_NOTEBOOKS, ServeOptions
 
 #: The Voila template the worksheets are rendered with (``share/voila/templates/``).
@@ -113,10 +116,13 @@ def kernels_in_use(kernel_manager: Any) -> int:
 
 
 def _render_notice(handler: BaseVoilaHandler, status: int, title: str, message: str) -> None:
+    """A page with one message, and the practice's line on urgent help, as every form has."""
+    help_line = urgent_help_for_forms(handler.settings["mutuality_data"])
+    body = fragment("forms.html.j2", "notice", message, help_line)  # escaped there
     handler.set_status(status)
     handler.set_header("Content-Type", "text/html; charset=UTF-8")
     handler.set_header("Cache-Control", "no-store")
-    handler.finish(handler.render_template("notice.html", title=title, message=message))
+    handler.finish(handler.render_template("notice.html", title=title, body=Markup(body)))
 
 
 class BoundedVoilaHandler(TornadoVoilaHandler):

@@ -10,11 +10,22 @@ import pytest
 from mutuality_helpers.demo import load_demo
 from mutuality_helpers.store import Store
 
+#: The date every test takes as today (the demo couples' story runs up to the week before).
+TODAY = "2026-12-02"
+
 
 @pytest.fixture(autouse=True)
 def _no_env_data_dir(monkeypatch):
     # Tests never touch the checkout's data/ by accident.
     monkeypatch.delenv("MUTUALITY_DATA", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _fixed_today(monkeypatch):
+    # "Today" is fixed for every test, and for the servers and kernels tests start (they
+    # inherit the environment): no test depends on the real date.
+    monkeypatch.setenv("MUTUALITY_TODAY", TODAY)
+    monkeypatch.delenv("MUTUALITY_URGENT_HELP", raising=False)
 
 
 @pytest.fixture

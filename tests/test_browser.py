@@ -4,7 +4,9 @@
    and saves it; the store then holds every answer. Every request the page makes
    is recorded: any to another host fails the test, as does a CSP violation.
 2. The same from a phone (390 px, touch) over HTTPS through the real nginx proxy.
-3. The therapist's session workbook runs in JupyterLab and its charts render.
+3. A partner's private safety answer that signals risk raises an urgent alert, and
+   reaches nothing the other partner can open (checked as that partner).
+4. The therapist's session workbook runs in JupyterLab and its charts render.
 
 Every server is started by the tests on 127.0.0.1 and always stopped. Without
 Chromium the tests skip with a reason, unless ``MUTUALITY_REQUIRE_BROWSER=1``
@@ -13,7 +15,6 @@ Chromium the tests skip with a reason, unless ``MUTUALITY_REQUIRE_BROWSER=1``
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 import shutil
@@ -27,8 +28,10 @@ from servers import free_port, stop, wait_for_http
 
 from mutuality_helpers import config
 from mutuality_helpers.demo import load_demo
+from mutuality_helpers.practice import DEFAULT_URGENT_HELP
 from mutuality_helpers.store import Store
 from mutuality_helpers.validation import week_of
+from mutuality_helpers.weeks import today
 
 pytestmark = pytest.mark.browser
 
@@ -159,7 +162,7 @@ def _fill_in_and_save(page) -> None:
 
 def _stored(data_dir: Path, partner: str) -> tuple[dict, set]:
     with Store(data_dir) as s:
-        got = s.answered_items("C001", partner, week_of(dt.date.today()))
+        got = s.answered_items("C001", partner, week_of(today()))
         sources = set(s.answers("C001")["source"])
     return got, sources
 
@@ -227,6 +230,86 @@ def test_a_phone_checks_in_over_https_through_the_proxy(form_server, tls_proxy, 
     assert got == ENTERED
     browser.assert_private(proxy.base)
     assert any(u.startswith(f"wss://127.0.0.1:{proxy.https_port}/") for u in browser.requests)
+
+
+SLIDERS = ("energy", "teamwork", "share_repair", "share_connection", "share_emotional_labour",
+           "share_practical_load", "personal_work_self", "personal_work_partner")  # fmt: skip
+
+
+def _open_form(page, url: str):
+    page.goto(url)
+    form = page.locator(".mutuality-form")
+    form.wait_for()
+    return form
+
+
+def _answer_and_save(page, form, felt_safe: str, talk_alone: str) -> str:
+    """Answer every required slider (one step each), the safety check; save; the message."""
+    for item in SLIDERS:
+        handle = form.locator(f".mutuality-input-{item} .noUi-handle")
+        handle.focus()
+        handle.press("ArrowRight")
+    form.locator(".mutuality-input-safety_felt_safe").get_by_label(felt_safe).check()
+    form.locator(".mutuality-input-safety_talk_alone").get_by_label(talk_alone).check()
+    form.locator(".mutuality-save").click()
+    feedback = form.locator(".mutuality-feedback")
+    feedback.get_by_text("Saved.").wait_for()
+    return feedback.inner_text()
+
+
+def _safety_checked(form) -> int:
+    return form.locator(
+        ".mutuality-input-safety_felt_safe input:checked, "
+        ".mutuality-input-safety_talk_alone input:checked"
+    ).count()
+
+
+def test_a_risk_answer_alerts_and_reaches_nothing_the_other_partner_opens(
+    form_server, page, data_dir
+):
+    server = form_server(pool=1)
+    week = week_of(today())
+    link_a = server.link("C001", "A")
+    link_b = server.link("C001", "B")
+
+    # Sam (A) says, privately, that they did not feel safe and would like to talk alone.
+    form = _open_form(page, link_a)
+    assert DEFAULT_URGENT_HELP in form.locator(".mutuality-urgent-help").inner_text()
+    said_to_a = _answer_and_save(page, form, "No, I did not feel safe", "Yes, I would like that")
+    with Store(data_dir) as s:
+        (alert,) = s.alert_records("C001")
+        assert (alert["kind"], alert["partner"], alert["state"]) == ("safety", "A", "new")
+        assert s.answered_items("C001", "A", week)["safety_felt_safe"] == "not_safe"
+        urgent = s.alert_record(alert["alert_id"])
+
+    # Alex (B) opens their own form: nothing of Sam's answers, nothing of the alert.
+    form = _open_form(page, link_b)
+    source, visible = page.content(), page.locator("body").inner_text()
+    for leak in ("Private safety check", "not_safe", urgent["raised_at"], urgent["answers"]):
+        assert leak not in source, leak
+    for leak in ("Sam", "alert", "Urgent", "URGENT"):
+        assert leak not in visible, leak
+    assert _safety_checked(form) == 0
+    said_to_b = _answer_and_save(page, form, "Yes, I felt safe", "Not at the moment")
+    # The same words after saving, whatever was answered.
+    assert said_to_b == said_to_a
+    # Reopened, Alex's form shows Alex's own private answers no more than Sam's.
+    form = _open_form(page, link_b)
+    assert _safety_checked(form) == 0
+
+    # A link edited to Sam's form opens nothing of Sam's (and still says where help is).
+    page.goto(link_b.replace("partner=B", "partner=A"))
+    notice = page.locator(".mutuality-notice")
+    notice.get_by_text("This link does not work").wait_for()
+    assert page.locator(".mutuality-form").count() == 0
+    assert DEFAULT_URGENT_HELP in notice.inner_text()
+    assert "Private safety check" not in page.content()
+
+    # Sam, reopening their own form, does not see their answer shown back either.
+    form = _open_form(page, link_a)
+    assert _safety_checked(form) == 0
+    with Store(data_dir) as s:
+        assert [r["partner"] for r in s.alert_records("C001")] == ["A"]  # Alex's raised none
 
 
 @pytest.fixture

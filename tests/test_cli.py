@@ -22,8 +22,10 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 
 def test_every_command_is_documented_in_the_readme():
     readme = README.read_text(encoding="utf-8")
-    for name in cli.commands:
+    for name, command in cli.commands.items():
         assert re.search(rf"`mutuality {name}\b", readme), f"`mutuality {name}` is not in README.md"
+        for sub in getattr(command, "commands", {}):  # a group's own commands too
+            assert re.search(rf"`mutuality {name} {sub}\b", readme), f"`mutuality {name} {sub}`"
 
 
 @pytest.mark.parametrize("module", ["mutuality_helpers", "mutuality_helpers.cli"])
@@ -130,7 +132,8 @@ def test_session_records_the_next_session(capsys, demo_data_dir):
         str(demo_data_dir),
     )  # fmt: skip
     assert code == 0
-    assert "session 4 on 2026-12-03 (judged as of week 2026-11-30)" in out
+    # A Thursday whose week has no check-ins yet: judged as of the last complete week.
+    assert "session 4 on 2026-12-03 (judged as of week 2026-11-23)" in out
 
 
 def test_export_to_stdout(capsys, demo_data_dir):

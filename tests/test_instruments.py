@@ -22,7 +22,7 @@ def test_shipped_instruments_load():
     assert weekly.item_ids == [
         "energy", "teamwork", "share_repair", "share_connection", "share_emotional_labour",
         "share_practical_load", "personal_work_self", "personal_work_partner", "demands",
-        "reflection",
+        "reflection", "safety_felt_safe", "safety_talk_alone",
     ]  # fmt: skip
 
 

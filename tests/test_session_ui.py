@@ -192,21 +192,28 @@ def test_open_on_a_folder_without_a_store_says_so_and_creates_nothing(tmp_path):
 def test_refresh_shows_a_partners_new_checkin(demo_store):
     from mutuality_helpers.forms import InstrumentForm
 
-    wb = SessionWorkbook(demo_store, "D001", today=TODAY)
-    wb.session.value = 0  # judge the latest answered week
+    thursday = dt.date(2026, 12, 3)
+    wb = SessionWorkbook(demo_store, "D001", today=thursday)
+    wb.session.value = 0  # judge as of today
     before = wb.summary_data["as_of"]
-    form = InstrumentForm(demo_store, "weekly_checkin", "D001", "A", today=dt.date(2026, 12, 3))
-    form.set_values(
-        {
-            "energy": 3, "teamwork": 2, "share_repair": 90, "share_connection": 90,
-            "share_emotional_labour": 90, "share_practical_load": 90,
-            "personal_work_self": 2, "personal_work_partner": 2,
-            "reflection": "A NEW WEEK, saved from the form",
-        }
-    )  # fmt: skip
-    form.save_button.click()
-    assert form.status == "saved"
-    wb.refresh_button.click()
-    assert wb.message == "Up to date."
+    assert before == "2026-11-23"  # this week's check-ins are not in: the last complete week
+    for partner in ("A", "B"):
+        form = InstrumentForm(demo_store, "weekly_checkin", "D001", partner, today=thursday)
+        form.set_values(
+            {
+                "energy": 3, "teamwork": 2, "share_repair": 90, "share_connection": 90,
+                "share_emotional_labour": 90, "share_practical_load": 90,
+                "personal_work_self": 2, "personal_work_partner": 2,
+                "reflection": f"A NEW WEEK, saved from {partner}'s form",
+            }
+        )  # fmt: skip
+        form.save_button.click()
+        assert form.status == "saved"
+        wb.refresh_button.click()
+        assert wb.message == "Up to date."
+        if partner == "A":
+            # One check-in of a week still running: not judged yet, and no alert about it.
+            assert wb.summary_data["as_of"] == before
+            assert not any(a["kind"] == "one_sided" for a in wb.summary_data["alerts"])
     assert wb.summary_data["as_of"] == "2026-11-30" != before
-    assert "A NEW WEEK, saved from the form" in wb.reflections.value
+    assert "A NEW WEEK, saved from A&#39;s form" in wb.reflections.value

@@ -89,8 +89,12 @@ def test_sessions_are_numbered_and_judged_as_of_their_week(store):
     assert store.add_session("C001", "2026-09-10", notes="intake") == 1
     assert store.add_session("C001", "2026-09-17", agreements="walk on Sunday") == 2
     session = store.session("C001", 2)
-    assert session["as_of"] == pd.Timestamp("2026-09-14")
+    # A Thursday with no check-ins in for its week: judged as of the last complete week.
+    assert session["as_of"] == pd.Timestamp("2026-09-07")
     assert session["agreements"] == "walk on Sunday"
+    both = [make_answer("C001", p, "2026-09-14", "energy", 5) for p in ("A", "B")]
+    store.save_answers(both, source="test")
+    assert store.session("C001", 2)["as_of"] == pd.Timestamp("2026-09-14")
     store.update_session("C001", 2, notes="went well")
     assert store.session("C001", 2)["notes"] == "went well"
     with pytest.raises(UnknownSession):

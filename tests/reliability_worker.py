@@ -92,7 +92,12 @@ def main(argv: list[str]) -> int:
                 store.save_answers(week_answers(i), "form:weekly_checkin")
                 print(i, flush=True)
         elif mode == "log":
-            for i in range(int(args[0])):
+            # Writes until told to stop (the stop file), so a slow restore on a loaded
+            # machine still has saves after it; the count is only a safety bound.
+            limit, stop = int(args[0]), Path(args[1])
+            for i in range(limit):
+                if stop.exists():
+                    break
                 store.save_answers([make_answer("C1", "A", week(i), "energy", i % 11)], "form:A")
                 print(i, time.monotonic(), flush=True)
         elif mode == "import":

@@ -366,18 +366,22 @@ def test_restore_over_a_damaged_store_sets_it_aside_unchanged(data_dir: Path, tm
 
 def test_backup_and_restore_while_another_process_writes(data_dir: Path) -> None:
     Store(data_dir).close()
-    total = 500
-    proc = worker("log", data_dir, total)
+    total = 3000  # a bound only: the writer stops when told
+    stop = data_dir.parent / "stop-writing"
+    proc = worker("log", data_dir, total, stop)
     commits: dict[int, float] = {}
 
-    def read_until(n: int) -> None:
-        while len(commits) < n:
+    def record(line: str) -> None:
+        i, when = line.split()
+        commits[int(i)] = float(when)
+
+    def read_until(done) -> None:  # noqa: ANN001
+        while not done():
             line = proc.stdout.readline()
             assert line, proc.stderr.read()
-            i, when = line.split()
-            commits[int(i)] = float(when)
+            record(line)
 
-    read_until(60)
+    read_until(lambda: len(commits) >= 60)
     snapshot = backup(data_dir)
     assert integrity(snapshot) == "ok"
     with sqlite3.connect(snapshot) as con:
@@ -390,12 +394,16 @@ def test_backup_and_restore_while_another_process_writes(data_dir: Path) -> None
     k = len(in_backup)
     assert k >= 60 and in_backup == set(range(k))
 
-    read_until(k + 100)
+    read_until(lambda: len(commits) >= k + 100)
     started = time.monotonic()
     restore(snapshot, data_dir)
     finished = time.monotonic()
-    read_until(total)
+    # The writer goes on until 50 of its saves have committed after the restore.
+    read_until(lambda: sum(when > finished for when in commits.values()) >= 50)
+    stop.touch()
     out, err = proc.communicate(timeout=120)
+    for line in out.splitlines():
+        record(line)
     assert proc.returncode == 0 and err == "", err
 
     store_file = data_dir / "workbook.sqlite"

@@ -13,6 +13,12 @@ for the lock (busy timeout) and then carries on on top of the restored content,
 and a reader sees either the old store or the restored one, never a mixture.
 A damaged store in the way is moved aside (its bytes kept as they were) rather
 than written over.
+
+A PostgreSQL store (``--store URL`` / ``MUTUALITY_STORE``) is backed up and restored with
+the server's own ``pg_dump``/``pg_restore`` (:mod:`~mutuality_helpers.pgstore`): the same
+commands, the same folder, the same checks (a backup is complete before it gets its name
+and is read back; a restore keeps a backup of the current store first and is one
+transaction).
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ from .exceptions import StoreError
 from .sqlitefile import check_store_file, connect, integrity
 
 BACKUP_SUFFIX = ".sqlite"
+#: A PostgreSQL store's backups (``pg_dump``'s custom format, which starts with PGDMP).
+DUMP_SUFFIX = ".pgdump"
+DUMP_MAGIC = b"PGDMP"
 
 
 @dataclass(frozen=True)
@@ -35,7 +44,8 @@ class RestoreResult:
     """What :func:`restore` did: the file restored, the safety copy, a damaged store set aside."""
 
     restored_from: Path
-    store: Path
+    #: The SQLite file, or the PostgreSQL store's URL without its password.
+    store: Path | str
     safety_backup: Path | None
     set_aside: Path | None
 
@@ -45,12 +55,12 @@ def _utc_stamp() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
 
 
-def _new_private_path(folder: Path, stem: str) -> Path:
+def _new_private_path(folder: Path, stem: str, suffix: str = BACKUP_SUFFIX) -> Path:
     """A fresh owner-only file in ``folder`` named after ``stem`` and the time (never reused)."""
     config.private_dir(folder)
     stamp = _utc_stamp()
     for n in range(1000):
-        path = folder / f"{stem}-{stamp}{'' if n == 0 else f'-{n}'}{BACKUP_SUFFIX}"
+        path = folder / f"{stem}-{stamp}{'' if n == 0 else f'-{n}'}{suffix}"
         try:
             # O_EXCL: two backups in the same microsecond never share a file.
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, config.PRIVATE_FILE_MODE)
@@ -91,8 +101,13 @@ def _copy_store(source: Path, target: Path) -> None:
         raise StoreError(f"the backup {target} failed its integrity check ({check})")
 
 
-def backup(data: str | os.PathLike | None = None, stem: str = "workbook") -> Path:
+def backup(
+    data: str | os.PathLike | None = None, stem: str = "workbook", url: str | None = None
+) -> Path:
     """Copy the store of ``data`` into ``<data>/backups/`` while others may keep writing.
+
+    ``url`` (else ``MUTUALITY_STORE``) names a PostgreSQL store: it is dumped with
+    ``pg_dump`` into ``backups/<stem>-<time>.pgdump``.
 
     Returns
     -------
@@ -104,6 +119,18 @@ def backup(data: str | os.PathLike | None = None, stem: str = "workbook") -> Pat
     StoreError
         When there is no store yet, or the store is damaged or foreign.
     """
+    url = config.store_url(url)
+    if config.is_server_store(url):
+        assert url is not None
+        from . import pgstore
+
+        dump = _new_private_path(config.backups_dir(data), stem, pgstore.DUMP_SUFFIX)
+        try:
+            pgstore.dump(url, dump)
+        except BaseException:
+            dump.unlink(missing_ok=True)
+            raise
+        return dump
     store = config.store_path(data)
     if not store.exists() or store.stat().st_size == 0:
         raise StoreError(f"there is no store at {store} to back up")
@@ -124,7 +151,34 @@ def list_backups(data: str | os.PathLike | None = None) -> list[Path]:
     folder = config.backups_dir(data)
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.suffix == BACKUP_SUFFIX and p.is_file())
+    suffixes = (BACKUP_SUFFIX, DUMP_SUFFIX)
+    return sorted(p for p in folder.iterdir() if p.suffix in suffixes and p.is_file())
+
+
+def is_dump(path: Path) -> bool:
+    """Is ``path`` a ``pg_dump`` archive (custom format) rather than an SQLite backup?"""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(DUMP_MAGIC)) == DUMP_MAGIC
+    except OSError:
+        return False
+
+
+def describe_backup(path: str | os.PathLike) -> str:
+    """One line saying what a backup file holds (checked first, see :func:`check_backup_file`)."""
+    path = check_backup_file(path)
+    if is_dump(path):
+        from .pgstore import describe_dump
+
+        return str(describe_dump(path))
+    con = connect(path, read_only=True)
+    try:
+        couples = con.execute("SELECT count(*) FROM couples").fetchone()[0]
+        answers = con.execute("SELECT count(*) FROM answers").fetchone()[0]
+    finally:
+        con.close()
+    stamp = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).isoformat(timespec="seconds")
+    return f"{path}: SQLite backup made {stamp}, {couples} couple(s), {answers} answer(s)"
 
 
 def check_backup_file(path: str | os.PathLike) -> Path:
@@ -140,6 +194,12 @@ def check_backup_file(path: str | os.PathLike) -> Path:
         raise StoreError(f"{path} does not exist or is not a file")
     if path.stat().st_size == 0:
         raise StoreError(f"{path} is empty, not a Mutuality store")
+    if is_dump(path):
+        from . import migrate
+        from .pgstore import describe_dump
+
+        migrate.require_known(describe_dump(path).revision, str(path))
+        return path
     # Header, tables, the full integrity check and the schema version.
     check_store_file(path, full=True)
     return path
@@ -153,8 +213,13 @@ def _store_is_healthy(store: Path) -> bool:
     return True
 
 
-def restore(source: str | os.PathLike, data: str | os.PathLike | None = None) -> RestoreResult:
+def restore(
+    source: str | os.PathLike, data: str | os.PathLike | None = None, url: str | None = None
+) -> RestoreResult:
     """Replace the store of ``data`` with the backup ``source``, safely under concurrent use.
+
+    ``url`` (else ``MUTUALITY_STORE``) names a PostgreSQL store, restored from a
+    ``.pgdump`` with ``pg_restore`` (see :mod:`~mutuality_helpers.pgstore`).
 
     The current store is backed up first (``backups/before-restore-*.sqlite``). A
     damaged or foreign file where the store should be is renamed
@@ -167,6 +232,14 @@ def restore(source: str | os.PathLike, data: str | os.PathLike | None = None) ->
         When ``source`` is not a healthy Mutuality store; nothing is changed then.
     """
     source = check_backup_file(Path(source).expanduser().resolve())
+    url = config.store_url(url)
+    if config.is_server_store(url):
+        assert url is not None
+        return _restore_server(source, data, url)
+    if is_dump(source):
+        raise StoreError(
+            f"{source} is a PostgreSQL backup; restore it into a PostgreSQL store (--store URL)"
+        )
     store = config.store_path(data)
     if source == store.resolve():
         raise StoreError(f"{source} is the store itself; pick a backup file to restore")
@@ -199,3 +272,25 @@ def restore(source: str | os.PathLike, data: str | os.PathLike | None = None) ->
     return RestoreResult(
         restored_from=source, store=store, safety_backup=safety, set_aside=set_aside
     )
+
+
+def _restore_server(source: Path, data: str | os.PathLike | None, url: str) -> RestoreResult:
+    import sqlalchemy as sa
+
+    from . import pgstore
+
+    where = sa.engine.make_url(url).render_as_string(hide_password=True)
+    if not is_dump(source):
+        raise StoreError(
+            f"{source} is an SQLite backup, but the store is the PostgreSQL database {where}; "
+            "import its couples with `mutuality export` and `mutuality import` instead"
+        )
+    from .store import Store
+
+    # The current store must be one (a foreign database is not written over), then kept.
+    Store(data, url=url).close()
+    safety = backup(data, stem="before-restore", url=url)
+    pgstore.restore(url, source)
+    # A dump of an older revision is brought up to date at once.
+    Store(data, url=url).close()
+    return RestoreResult(restored_from=source, store=where, safety_backup=safety, set_aside=None)

@@ -1,7 +1,9 @@
 """The ``mutuality`` command line.
 
 Every command takes ``--data DIR`` (else ``MUTUALITY_DATA``, else the checkout's
-``data/``, or the user data folder outside a checkout: see :mod:`.config`). Errors
+``data/``, or the user data folder outside a checkout: see :mod:`.config`) and
+``--store URL`` (a PostgreSQL server, else ``MUTUALITY_STORE``, else the data folder's
+SQLite file). Errors
 are one line on stderr and a non-zero exit, never a traceback.
 
 Only click and the package's light modules are imported up front; each command imports
@@ -42,6 +44,28 @@ DATA_OPTION = click.option(
 )
 
 
+def _use_store(_ctx: click.Context, _param: click.Parameter, url: str | None) -> None:
+    # Through the environment: the kernels, report workers and servers a command starts
+    # open the same store.
+    if url:
+        import os
+
+        os.environ[config.STORE_ENV] = config.store_url(url) or url
+
+
+STORE_OPTION = click.option(
+    "--store",
+    "store_url",
+    metavar="URL",
+    default=None,
+    expose_value=False,
+    is_eager=True,
+    callback=_use_store,
+    help="A PostgreSQL server for the store, e.g. postgresql://therapist@db.example/practice "
+    "(default: $MUTUALITY_STORE, else workbook.sqlite in the data folder).",
+)
+
+
 def data_option(command: Callable | None = None, *, create: bool = False) -> Callable:
     """Add ``--data DIR`` to a command and hand it an open :class:`Store` as ``store``.
 
@@ -51,6 +75,7 @@ def data_option(command: Callable | None = None, *, create: bool = False) -> Cal
 
     def decorate(command: Callable) -> Callable:
         @DATA_OPTION
+        @STORE_OPTION
         @functools.wraps(command)
         def wrapper(data: Path | None, **kwargs: Any) -> Any:
             from .store import Store
@@ -84,7 +109,7 @@ def demo(store: Store) -> None:
     demo_ids = couples[couples["couple_id"].isin(demo_couple_ids())]
     click.echo(
         f"demo: {len(demo_ids)} couples, {int(demo_ids['weeks_answered'].sum())} couple-weeks "
-        f"in {store.path or store.url} ({counts.get('answers_added', 0)} answers added, "
+        f"in {store.where} ({counts.get('answers_added', 0)} answers added, "
         f"{counts.get('sessions_added', 0)} sessions added)"
     )
     click.echo(demo_report(store))
@@ -294,21 +319,30 @@ def backup(store: Store) -> None:
     click.echo(make_backup(data))
 
 
+def _redacted(url: str) -> str:
+    import sqlalchemy as sa
+
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @DATA_OPTION
+@STORE_OPTION
 def restore(file: Path, yes: bool, data: Path | None) -> None:
     """Replace the store with the backup FILE (the current store is backed up first)."""
     # No data_option: restoring is how a damaged store is repaired, so it must not be opened.
-    from .backup import check_backup_file
+    from .backup import describe_backup
     from .backup import restore as restore_store
 
     if not yes:
         # A bad file is refused before anyone is asked anything (restore checks it anyway,
-        # so with --yes the full integrity check is not run twice).
-        check_backup_file(file)
-        click.confirm(f"Replace {config.store_path(data)} with {file}?", abort=True)
+        # so with --yes the full integrity check is not run twice); what it holds is shown.
+        click.echo(describe_backup(file))
+        url = config.store_url()
+        target = config.store_path(data) if url is None else _redacted(url)
+        click.confirm(f"Replace {target} with {file}?", abort=True)
     result = restore_store(file, data)
     if result.safety_backup:
         click.echo(f"the store as it was is kept in {result.safety_backup}", err=True)
@@ -358,6 +392,7 @@ class _AlertsGroup(click.Group):
 
 @cli.group(cls=_AlertsGroup, invoke_without_command=True)
 @DATA_OPTION
+@STORE_OPTION
 @click.pass_context
 def alerts(ctx: click.Context, data: Path | None) -> None:
     """Alerts that need action (urgent safety answers, silence): list them, mark them.

@@ -43,6 +43,10 @@ IN_CHECKOUT = (PROJECT_DIR / "pyproject.toml").is_file() and (
 
 STORE_NAME = "workbook.sqlite"
 DATA_ENV = "MUTUALITY_DATA"
+#: A PostgreSQL server's URL for the store (``--store URL``), instead of the SQLite file.
+STORE_ENV = "MUTUALITY_STORE"
+#: The driver the store speaks to PostgreSQL through (psycopg 3).
+PG_DRIVER = "postgresql+psycopg"
 
 # Client data is readable by its owner only, whatever the umask.
 PRIVATE_FILE_MODE = 0o600
@@ -151,6 +155,33 @@ def private_file(path: str | os.PathLike) -> Path:
 
 def store_path(data: str | os.PathLike | None = None) -> Path:
     return data_dir(data) / STORE_NAME
+
+
+def store_url(explicit: str | None = None) -> str | None:
+    """The PostgreSQL store's URL: ``explicit``, else ``MUTUALITY_STORE``, else None (SQLite).
+
+    ``postgresql://`` and ``postgresql+psycopg://`` are accepted (both speak psycopg 3);
+    ``sqlite:///PATH`` names an SQLite file directly. Anything else is refused in one line.
+    """
+    url = explicit or os.environ.get(STORE_ENV) or None
+    if url is None:
+        return None
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme in ("postgresql", "postgres", PG_DRIVER):
+        return f"{PG_DRIVER}://{url.split('://', 1)[1]}"
+    if scheme.startswith("sqlite"):
+        return url
+    from .exceptions import StoreError
+
+    raise StoreError(
+        f"the store must be a postgresql://USER@HOST/DATABASE URL (from --store or "
+        f"${STORE_ENV}), got {scheme or 'no URL'}"
+    )
+
+
+def is_server_store(url: str | None) -> bool:
+    """Is ``url`` (from :func:`store_url`) a PostgreSQL server rather than an SQLite file?"""
+    return url is not None and url.startswith("postgresql")
 
 
 def reports_dir(data: str | os.PathLike | None = None) -> Path:

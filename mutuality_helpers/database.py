@@ -7,8 +7,14 @@ revision (:mod:`~mutuality_helpers.migrate`), and runs every change in one trans
 (:meth:`Database.atomic`). Taking the write lock is retried by the one policy of
 :mod:`~mutuality_helpers.retry`; reads are too.
 
-SQLite in WAL mode through SQLAlchemy Core is the embedded default; a ``postgresql://`` URL
-can serve a group practice later.
+SQLite in WAL mode through SQLAlchemy Core is the embedded default. A PostgreSQL server
+serves a group practice (``--store URL`` / ``MUTUALITY_STORE``, see
+:func:`config.store_url`) with the same guarantees: a write transaction first takes the
+store's one write lock (a transaction-level advisory lock, :data:`WRITE_LOCK_KEY`, waited
+for at most :data:`~mutuality_helpers.retry.BUSY_TIMEOUT_S` per attempt), exactly as
+SQLite's ``BEGIN IMMEDIATE`` does; so saves never interleave, history never misses a
+replaced value, and a lock timeout, serialization failure or deadlock is retried by the
+same policy. Reads never wait for the lock.
 """
 
 from __future__ import annotations
@@ -27,16 +33,29 @@ from sqlalchemy.pool import NullPool
 
 from . import config, migrate, sqlitefile
 from .exceptions import StoreError
-from .retry import BUSY_TIMEOUT_S, while_busy
+from .retry import BUSY_TIMEOUT_S, one_line, while_busy
 from .schema import SCHEMA_REVISION
 
 WRITE_FAILED = "could not write to the store"
 READ_FAILED = "could not read the store"
 
 
+#: The PostgreSQL advisory lock every write transaction takes first ("mutu" in ASCII).
+WRITE_LOCK_KEY = 0x6D757475
+#: Connections a process keeps to a server store (more are opened, and closed, under load).
+PG_POOL_SIZE = 5
+PG_POOL_OVERFLOW = 45
+
+
 def _make_engine(url: str, immediate: bool) -> Engine:
-    if not url.startswith("sqlite"):
-        return sa.create_engine(url)
+    if config.is_server_store(url):
+        return sa.create_engine(
+            url,
+            pool_size=PG_POOL_SIZE,
+            max_overflow=PG_POOL_OVERFLOW,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": int(BUSY_TIMEOUT_S)},
+        )
     engine = sa.create_engine(url, poolclass=NullPool, connect_args={"timeout": BUSY_TIMEOUT_S})
 
     @event.listens_for(engine, "connect")
@@ -63,6 +82,8 @@ class Database:
         self.data_dir = config.data_dir(data)
         self._local = threading.local()
         found: str | None = None
+        url = config.store_url(url)
+        self.server = config.is_server_store(url)
         if url is None:
             self.path: Path | None = config.store_path(self.data_dir)
             if not create and not self.path.exists():
@@ -79,10 +100,49 @@ class Database:
             self.path = None
         self.url = url
         self.engine = _make_engine(url, immediate=True)
-        self._read_engine = _make_engine(url, immediate=False)
+        # A server needs no second engine: its reads never take the write lock.
+        self._read_engine = _make_engine(url, immediate=False) if not self.server else self.engine
+        if self.server:
+            found = self._server_revision(create)
         if found != SCHEMA_REVISION:
             with self.atomic() as conn:
-                migrate.upgrade(conn, str(self.path or url))
+                migrate.upgrade(conn, self.where)
+
+    @property
+    def where(self) -> str:
+        """The store for messages: its file, or its URL without the password."""
+        if self.path is not None:
+            return str(self.path)
+        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+
+    def _server_revision(self, create: bool) -> str | None:
+        """The revision a server database records (None when empty), without the lock."""
+
+        def attempt() -> str | None:
+            with self.engine.connect() as conn:
+                tables = sa.inspect(conn).get_table_names()
+                if not tables:
+                    if not create:
+                        raise StoreError(
+                            f"no Mutuality store in {self.where} (create one with "
+                            "`mutuality demo` or `mutuality import FILE`)"
+                        )
+                    return None
+                if not migrate.looks_like_a_store(tables):
+                    raise StoreError(
+                        f"{self.where} holds other tables, not a Mutuality store; left untouched"
+                    )
+                return migrate.recorded_revision(
+                    tables, lambda sql: list(conn.exec_driver_sql(sql).fetchall()), self.where
+                )
+
+        try:
+            found = while_busy(attempt, READ_FAILED, sa.exc.OperationalError)
+        except BaseException:
+            self.engine.dispose()
+            raise
+        migrate.require_known(found, self.where)
+        return found
 
     # -- transactions ----------------------------------------------------------------------
 
@@ -94,6 +154,11 @@ class Database:
         conn = self.engine.connect()
         try:
             conn.begin()  # BEGIN IMMEDIATE (see _make_engine): the write lock, or "busy"
+            if self.server:
+                # The same one-writer lock on a server, waited for as long as SQLite would.
+                wait_ms = int(BUSY_TIMEOUT_S * 1000)
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = {wait_ms}")
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
         except BaseException:
             conn.close()
             raise
@@ -134,7 +199,7 @@ class Database:
                 conn.rollback()
                 raise
         except sa.exc.OperationalError as exc:
-            raise StoreError(f"{WRITE_FAILED}: {exc.orig}") from None
+            raise StoreError(f"{WRITE_FAILED}: {one_line(exc.orig)}") from None
         finally:
             self._local.connection = None
             conn.close()

@@ -10,6 +10,11 @@ sessions, the couple itself, and any table added later) with
 worksheets (``worksheets/<id>*``). Finally it scans the data folder (except the
 committed synthetic ``demo/`` set) for the couple id and reports any file that
 still mentions it.
+
+On a PostgreSQL store (``--store URL``) the rows are deleted in one transaction and the
+tables they were in are vacuumed (:func:`~mutuality_helpers.pgstore.erase_rows`): no row
+and no dead tuple is left. Its backups are ``pg_dump`` files, which cannot be edited in
+place: the scan names each one that still holds the couple.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import config
-from .backup import list_backups
+from .backup import is_dump, list_backups
 from .exceptions import StoreError, UnknownCouple
 from .sqlitefile import SQLITE_HEADER, connect
 from .store import Store
@@ -156,18 +161,18 @@ def erase_couple(store: Store, couple_id: str) -> EraseResult:
         For a store that is not a local SQLite file, or a WAL held open by another program.
     """
     couple_id = parse_couple_id(couple_id)
-    if store.path is None:
-        raise StoreError("erase works on the local SQLite store only; erase on the server")
     data = store.data_dir
     known_ids = sorted(set(store.couple_ids()) | {couple_id})
     result = EraseResult(couple_id=couple_id)
-    # Connections from this process must not hold the WAL open during the checkpoint.
-    store.close()
-    result.rows = {
-        t: n
-        for t, n in _erase_in_file(store.path, couple_id, wal=True, always_compact=True).items()
-        if n
-    }
+    if store.path is None:
+        from .pgstore import erase_rows
+
+        counts = erase_rows(store, couple_id)
+    else:
+        # Connections from this process must not hold the WAL open during the checkpoint.
+        store.close()
+        counts = _erase_in_file(store.path, couple_id, wal=True, always_compact=True)
+    result.rows = {t: n for t, n in counts.items() if n}
 
     reports = config.reports_dir(data) / couple_id
     if reports.exists():
@@ -182,6 +187,9 @@ def erase_couple(store: Store, couple_id: str) -> EraseResult:
 
     # Every backup is opened (a byte search could miss an id packed into an SQLite record).
     for path in list_backups(data):
+        if is_dump(path):
+            # A pg_dump cannot be edited in place: the scan below names it if it holds the couple.
+            continue
         try:
             counts = _erase_in_file(path, couple_id, wal=False, always_compact=False)
         except sqlite3.DatabaseError:

@@ -1,6 +1,8 @@
 """The one retry policy: what happens while another program holds the store's lock.
 
-Two layers, and both are bounded:
+Two layers, and both are bounded (on a PostgreSQL store, the first is the server's
+``lock_timeout`` on the store's write lock, see :mod:`~mutuality_helpers.database`, and a
+serialization failure or deadlock counts as busy too):
 
 1. SQLite's own busy handler waits up to :data:`BUSY_TIMEOUT_S` for the lock on every
    statement (``PRAGMA busy_timeout``, set by :mod:`~mutuality_helpers.sqlitefile`);
@@ -37,10 +39,24 @@ MAX_PAUSE_S = 1.0
 WORST_CASE_S = ATTEMPTS * BUSY_TIMEOUT_S + (ATTEMPTS - 1) * MAX_PAUSE_S
 
 
+#: PostgreSQL's SQLSTATEs worth another attempt: lock timeout (the write lock), serialization
+#: failure, deadlock detected. The server rolled the transaction back: nothing half-done.
+PG_RETRY_STATES = frozenset({"55P03", "40001", "40P01"})
+
+
 def is_busy(exc: BaseException) -> bool:
-    """True for "database is locked" / "database is busy", from SQLAlchemy or the driver."""
-    text = str(getattr(exc, "orig", exc)).lower()
+    """True for "database is locked" / "busy" (SQLite) or a lock timeout, serialization
+    failure or deadlock (PostgreSQL), from SQLAlchemy or the driver."""
+    orig = getattr(exc, "orig", exc)
+    if getattr(orig, "sqlstate", None) in PG_RETRY_STATES:
+        return True
+    text = str(orig).lower()
     return "locked" in text or "busy" in text
+
+
+def one_line(exc: BaseException | None) -> str:
+    """A driver's message on one line (PostgreSQL's carry a DETAIL or HINT line)."""
+    return " ".join(str(exc).split())
 
 
 def policy(sleep: Callable[[float], None] | None = None) -> tenacity.Retrying:
@@ -71,4 +87,4 @@ def while_busy(
     try:
         return policy(sleep)(attempt)
     except errors as exc:
-        raise StoreError(f"{what}: {getattr(exc, 'orig', exc)}") from None
+        raise StoreError(f"{what}: {one_line(getattr(exc, 'orig', exc))}") from None

@@ -191,3 +191,118 @@ class TlsProxy:
     def close(self) -> None:
         stop(self.proc)
         self._out.close()
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------
+
+#: Debian's postgresql package puts its server programs here (one folder per major version).
+PG_ROOT = Path("/usr/lib/postgresql")
+#: The system user Debian's package creates; the server never runs as root.
+PG_SYSTEM_USER = "postgres"
+
+
+def pg_bin() -> Path | None:
+    """The newest installed PostgreSQL's bin folder (with initdb and pg_ctl), or None."""
+    found = sorted(
+        (p for p in PG_ROOT.glob("*/bin") if (p / "initdb").exists() and p.parent.name.isdigit()),
+        key=lambda p: int(p.parent.name),
+    )
+    return found[-1] if found else None
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster: initdb in a private temporary folder, a free loopback
+    port, password login, started with pg_ctl as a non-root user; :meth:`close` stops it and
+    removes the folder.
+
+    As root (CI, ``make``), the cluster belongs to Debian's ``postgres`` system user and the
+    server programs run as it (``runuser``); otherwise as the user running the tests.
+    """
+
+    USER = "mutuality"
+
+    def __init__(self, bin_dir: Path) -> None:
+        import secrets
+        import tempfile
+
+        self.bin = bin_dir
+        self.password = secrets.token_hex(16)
+        self.port = free_port()
+        # Not under pytest's tmp_path: the server's user must be able to enter the folder.
+        self.root = Path(tempfile.mkdtemp(prefix="mutuality-pg-"))
+        self.data = self.root / "cluster"
+        self._as: list[str] = []
+        if os.geteuid() == 0:
+            import pwd
+
+            account = pwd.getpwnam(PG_SYSTEM_USER)
+            os.chown(self.root, account.pw_uid, account.pw_gid)
+            self._as = ["runuser", "-u", PG_SYSTEM_USER, "--"]
+        os.chmod(self.root, 0o700)
+        pwfile = self.root / "pwfile"
+        pwfile.write_text(self.password + "\n")
+        if self._as:
+            os.chown(pwfile, account.pw_uid, account.pw_gid)
+        self.log = self.root / "server.log"
+        try:
+            self._run(
+                "initdb", "-D", str(self.data), "-U", self.USER, f"--pwfile={pwfile}",
+                "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8",
+                "--no-sync",
+            )  # fmt: skip
+            pwfile.unlink()
+            options = (
+                f"-c listen_addresses=127.0.0.1 -c port={self.port} "
+                f"-c unix_socket_directories='{self.root}' -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            )
+            self._run(
+                "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w",
+                "-t", "60", "start",
+            )  # fmt: skip
+        except BaseException:
+            self.close()
+            raise
+
+    def _run(self, program: str, *args: str) -> None:
+        done = subprocess.run(
+            [*self._as, str(self.bin / program), *args],
+            capture_output=True,
+            text=True,
+            cwd=self.root,
+        )
+        if done.returncode != 0:
+            tail = self.log.read_text(errors="replace")[-1500:] if self.log.exists() else ""
+            raise RuntimeError(f"{program} failed: {done.stderr.strip()[-1500:]} {tail}")
+
+    def url(self, database: str = "postgres") -> str:
+        """The store URL (``postgresql+psycopg://``) of ``database`` on this server."""
+        return f"postgresql+psycopg://{self.USER}:{self.password}@127.0.0.1:{self.port}/{database}"
+
+    def connect(self, database: str = "postgres"):
+        """A psycopg connection (autocommit) to ``database``, as the cluster's superuser."""
+        import psycopg
+
+        return psycopg.connect(
+            host="127.0.0.1",
+            port=self.port,
+            user=self.USER,
+            password=self.password,
+            dbname=database,
+            autocommit=True,
+        )
+
+    def admin(self, *statements: str) -> None:
+        """Run statements on the ``postgres`` database outside a transaction (CREATE DATABASE)."""
+        with self.connect() as con:
+            for sql in statements:
+                con.execute(sql)
+
+    def close(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            subprocess.run(
+                [*self._as, str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast",
+                 "-w", "stop"],
+                capture_output=True,
+            )  # fmt: skip
+        shutil.rmtree(self.root, ignore_errors=True)

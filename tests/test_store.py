@@ -13,9 +13,13 @@ from mutuality_helpers.models import SEASON_REASONS, make_answer, make_season
 from mutuality_helpers.schema import SCHEMA_REVISION
 from mutuality_helpers.store import Store
 
+# The store-facing tests run on SQLite and on a PostgreSQL server (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("backend")
+
 WEEK = "2026-09-07"
 
 
+@pytest.mark.sqlite_only
 def test_new_store_is_private_and_versioned(store, data_dir):
     path = data_dir / "workbook.sqlite"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -153,6 +157,7 @@ def test_make_answer_rejects(args, reason):
         make_answer(*args)
 
 
+@pytest.mark.sqlite_only
 def test_foreign_file_is_refused_and_untouched(data_dir):
     data_dir.mkdir(parents=True)
     path = data_dir / "workbook.sqlite"
@@ -163,6 +168,7 @@ def test_foreign_file_is_refused_and_untouched(data_dir):
     assert path.read_bytes() == before
 
 
+@pytest.mark.sqlite_only
 def test_foreign_sqlite_database_is_refused_and_untouched(data_dir):
     data_dir.mkdir(parents=True)
     path = data_dir / "workbook.sqlite"
@@ -174,6 +180,7 @@ def test_foreign_sqlite_database_is_refused_and_untouched(data_dir):
     assert path.read_bytes() == before
 
 
+@pytest.mark.sqlite_only
 def test_create_false_refuses_a_folder_without_a_store(tmp_path):
     missing = tmp_path / "typo"
     with pytest.raises(StoreError, match="no Mutuality store in"):
@@ -195,6 +202,7 @@ def refused_untouched(data_dir, *statements: tuple[str, tuple]) -> None:
     assert path.read_bytes() == before
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("version", [None, "", "two", "99"])
 def test_a_store_without_a_usable_schema_version_is_refused_untouched(data_dir, version):
     if version is None:
@@ -203,6 +211,7 @@ def test_a_store_without_a_usable_schema_version_is_refused_untouched(data_dir, 
         refused_untouched(data_dir, ("UPDATE alembic_version SET version_num = ?", (version,)))
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("version", [None, "two", "99"])
 def test_a_store_from_before_alembic_without_a_usable_version_is_refused_untouched(
     data_dir, version

@@ -37,6 +37,7 @@ CONDA_NAMES: dict[str, str] = {
     "weasyprint": "weasyprint",
     "sqlalchemy": "sqlalchemy",
     "alembic": "alembic",
+    "psycopg": "psycopg",
     "tenacity": "tenacity",
     "jinja2": "jinja2",
     "click": "click",

@@ -192,7 +192,8 @@ def validate_request(params: Mapping[str, Any], store: Store | None = None) -> R
 
 def _require_store(data_dir: Path) -> Path:
     # Opening a Store would create one: a misspelt folder must not grow a store.
-    if not config.store_path(data_dir).is_file():
+    # A server store (MUTUALITY_STORE) is checked when opened; a file must be there already.
+    if config.store_url() is None and not config.store_path(data_dir).is_file():
         raise ParameterError(f"no Mutuality store in {data_dir}")
     return data_dir
 

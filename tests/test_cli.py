@@ -11,6 +11,9 @@ import pytest
 from mutuality_helpers.cli import cli, main
 from mutuality_helpers.store import Store
 
+# The store-facing tests run on SQLite and on a PostgreSQL server (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("backend")
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -96,6 +99,7 @@ def test_couples_lists_names_weeks_last_answer(capsys, demo_data_dir):
     assert {r["couple_id"] for r in rows} == {"D001", "D002", "D003", "D004", "D005"}
 
 
+@pytest.mark.sqlite_only
 def test_import_with_one_bad_row_exits_nonzero_names_line_and_writes_nothing(
     capsys, demo_data_dir, tmp_path
 ):
@@ -162,6 +166,7 @@ def test_errors_are_one_line_on_stderr(capsys, demo_data_dir, args, message):
     assert "Traceback" not in err + out
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     "args",
     [["couples"], ["export", "C1"], ["summary", "C1"], ["backup"], ["session", "C1", "--date",
@@ -175,6 +180,7 @@ def test_a_misspelt_data_folder_grows_no_store(capsys, tmp_path, args):
     assert not typo.exists()
 
 
+@pytest.mark.sqlite_only
 def test_console_script_never_prints_a_traceback(tmp_path):
     data = tmp_path / "data"
     data.mkdir()

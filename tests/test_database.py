@@ -7,6 +7,9 @@ import pytest
 from mutuality_helpers.models import make_answer, make_season
 from mutuality_helpers.store import Store
 
+# The store-facing tests run on SQLite and on a PostgreSQL server (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("backend")
+
 WEEK = "2026-09-07"
 
 

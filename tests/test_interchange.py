@@ -1,12 +1,15 @@
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from mutuality_helpers.exceptions import ImportRejected
 from mutuality_helpers.interchange import export_couple, import_files, parse_csv
+
+# The store-facing tests run on SQLite and on a PostgreSQL server (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("backend")
 
 ANSWERS = "couple_id,partner,week,item,value\n"
 SEASONS = "couple_id,partner,reason,start,planned_end,agreed,note\n"
@@ -23,9 +26,12 @@ def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
 
 def dump(store) -> list:
     """Every row of every table: what 'nothing written' is checked against."""
-    with sqlite3.connect(store.path) as con:
-        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return [(t, sorted(con.execute(f"SELECT * FROM {t}").fetchall())) for t in sorted(tables)]
+    tables = sorted(sa.inspect(store.engine).get_table_names())
+    with store.engine.connect() as con:
+        return [
+            (t, sorted(tuple(r) for r in con.exec_driver_sql(f'SELECT * FROM "{t}"')))
+            for t in tables
+        ]
 
 
 def test_header_detection(tmp_path):

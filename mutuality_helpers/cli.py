@@ -141,15 +141,152 @@ def couples(store: Store, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("couple")
-@click.option("--date", "date", required=True, help="Session date, YYYY-MM-DD.")
-@click.option("--notes", default="", help="Session notes.")
-@click.option("--agreements", default="", help="Agreements for the coming weeks.")
+@click.option("--date", "date", default=None, help="Session date, YYYY-MM-DD.")
+@click.option("--notes", default=None, help="Session notes.")
+@click.option("--agreements", default=None, help="Agreements for the coming weeks.")
+@click.option(
+    "--edit",
+    "edit",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Change session N (its --date, --notes, --agreements); the old version is kept.",
+)
+@click.option(
+    "--delete",
+    "delete",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Delete session N (kept in the history; its number is not reused).",
+)
+@click.option(
+    "--same-day",
+    is_flag=True,
+    help="Record (or move) a session on a date that already has one: a second that day.",
+)
+@click.option("--yes", is_flag=True, help="With --delete: do not ask for confirmation.")
 @data_option
-def session(store: Store, couple: str, date: str, notes: str, agreements: str) -> None:
-    """Record the couple's next session."""
-    number = store.add_session(couple, date, notes, agreements)
+def session(
+    store: Store,
+    couple: str,
+    date: str | None,
+    notes: str | None,
+    agreements: str | None,
+    edit: int | None,
+    delete: int | None,
+    same_day: bool,
+    yes: bool,
+) -> None:
+    """Record the couple's next session, or edit (--edit N) or delete (--delete N) one."""
+    from .exceptions import DuplicateSession
+    from .formatting import long_day
+
+    if edit is not None and delete is not None:
+        raise click.UsageError("--edit and --delete: one at a time")
+    if delete is not None:
+        if date is not None or notes is not None or agreements is not None:
+            raise click.UsageError("--delete takes no --date, --notes or --agreements")
+        old = store.session(couple, delete)
+        if not yes:
+            click.confirm(
+                f"Delete session {delete} of {couple} ({long_day(old['date'])})? "
+                "It is kept in the history (mutuality sessions COUPLE --history).",
+                abort=True,
+            )
+        store.delete_session(couple, delete, source="command line")
+        click.echo(f"{couple}: deleted session {delete} (kept in the history)")
+        return
+    try:
+        if edit is not None:
+            if date is None and notes is None and agreements is None:
+                raise click.UsageError("--edit N needs --date, --notes or --agreements")
+            changed = store.edit_session(
+                couple, edit, date, notes, agreements, same_day, source="command line"
+            )
+            row = store.session(couple, edit)
+            what = "changed" if changed else "unchanged (nothing differs)"
+            click.echo(
+                f"{couple}: session {edit} {what}, on {row['date'].date()} "
+                f"(judged as of week {row['as_of'].date()})"
+            )
+            return
+        if date is None:
+            raise click.UsageError("recording a session needs --date DATE")
+        number = store.add_session(couple, date, notes or "", agreements or "", same_day)
+    except DuplicateSession as exc:
+        raise DuplicateSession(
+            f"{exc}; add --same-day to have two sessions that day",
+            exc.couple_id,
+            exc.number,
+            exc.date,
+        ) from None
     week = store.session_week(couple, date)
     click.echo(f"{couple}: session {number} on {date} (judged as of week {week})")
+
+
+@cli.command()
+@click.argument("couple")
+@click.option(
+    "--history", is_flag=True, help="Also every earlier version and every deleted session."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of lines.")
+@data_option
+def sessions(store: Store, couple: str, history: bool, as_json: bool) -> None:
+    """List the couple's sessions: number, date, judged week, notes and agreements."""
+    couple = store.require_couple(couple)
+    current = store.sessions(couple)
+    rows = [
+        {
+            "number": int(r.number),
+            "date": r.date.date().isoformat(),
+            "as_of": r.as_of.date().isoformat(),
+            "notes": r.notes,
+            "agreements": r.agreements,
+        }
+        for r in current.itertuples(index=False)
+    ]
+    past = []
+    if history:
+        past = [
+            {
+                "number": int(r.number),
+                "change": r.change,
+                "changed_at": r.changed_at,
+                "source": r.source,
+                "date": r.date.date().isoformat(),
+                "notes": r.notes,
+                "agreements": r.agreements,
+                "saved_at": r.saved_at,
+            }
+            for r in store.session_history(couple).itertuples(index=False)
+        ]
+    if as_json:
+        shown: dict[str, Any] = {"sessions": rows}
+        if history:
+            shown["history"] = past
+        click.echo(json.dumps(shown, indent=2))
+        return
+    if not rows:
+        click.echo(f"{couple}: no sessions (record one: mutuality session {couple} --date DATE)")
+    for r in rows:
+        click.echo(f"session {r['number']}  {r['date']}  judged as of week {r['as_of']}")
+        for name in ("notes", "agreements"):
+            if r[name]:
+                click.echo(printable(f"    {name}: {r[name]}"))
+    if history:
+        from .formatting import long_time
+
+        click.echo(f"history ({len(past)} earlier version(s) and deletion(s), oldest first):")
+        for h in past:
+            what = "deleted" if h["change"] == "deleted" else "replaced"
+            click.echo(
+                f"session {h['number']}  {what} {long_time(h['changed_at'])} ({h['source']}); "
+                f"it was: {h['date']}"
+            )
+            for name in ("notes", "agreements"):
+                if h[name]:
+                    click.echo(printable(f"    {name}: {h[name]}"))
 
 
 @cli.command()

@@ -47,6 +47,19 @@ class UnknownSession(MutualityError):
     """No session with that number is recorded for the couple."""
 
 
+class DuplicateSession(MutualityError):
+    """The couple already has a session on that date (a second one needs confirming).
+
+    ``couple_id``, ``number`` (the session already there) and ``date`` say which.
+    """
+
+    def __init__(self, message: str, couple_id: str, number: int, date: object):
+        super().__init__(message)
+        self.couple_id = couple_id
+        self.number = number
+        self.date = date
+
+
 class UnknownSeason(MutualityError):
     """No season with that id is in the store."""
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 #: The newest migration: what these tables are. A change to a table is a new migration,
 #: and this names it (tests/test_migrate.py checks it against Alembic's head).
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 
 metadata = sa.MetaData()
 
@@ -111,4 +111,31 @@ alerts_table = sa.Table(
     sa.Column("resolved_by", sa.String, nullable=True),
     sa.Column("resolved_at", sa.String, nullable=True),
     sa.Column("note", sa.String, nullable=False, server_default=""),
+)
+# Revision 0004: every prior version of a session, and every deleted one (its last version),
+# with when it stopped being current. Session numbers are never reused after a deletion.
+session_history_table = sa.Table(
+    "session_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("couple_id", sa.String, nullable=False, index=True),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("date", sa.String(10), nullable=False),
+    sa.Column("notes", sa.String, nullable=False, server_default=""),
+    sa.Column("agreements", sa.String, nullable=False, server_default=""),
+    sa.Column("saved_at", sa.String, nullable=False),
+    sa.Column("change", sa.String, nullable=False),  # edited, deleted
+    sa.Column("changed_at", sa.String, nullable=False),
+    sa.Column("source", sa.String, nullable=False, server_default=""),
+)
+# What the therapist typed in the session workbook and has not saved into the session yet
+# (number 0: the notes of the next session, not recorded yet). Cleared once saved.
+session_drafts_table = sa.Table(
+    "session_drafts",
+    metadata,
+    sa.Column("couple_id", sa.String, primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("notes", sa.String, nullable=False, server_default=""),
+    sa.Column("agreements", sa.String, nullable=False, server_default=""),
+    sa.Column("saved_at", sa.String, nullable=False),
 )

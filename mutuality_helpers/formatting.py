@@ -129,3 +129,30 @@ def long_time(value: Any) -> str:
         return MISSING
     moment = dt.datetime.fromisoformat(str(value)).astimezone(dt.UTC)
     return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
+
+
+def day_name(value: Any) -> str:
+    """A date with its weekday, as English writes it: ``"Thursday 26 November 2026"``.
+
+    Weekday and month capitalised (English names, whatever the machine's locale: every
+    other label is English too); as :func:`iso_day` for a missing value.
+    """
+    if missing(value):
+        return MISSING
+    import pandas as pd
+
+    day = pd.Timestamp(value)
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+# -- words for ids -------------------------------------------------------------------------
+
+
+def id_words(name: str | None) -> str:
+    """An id (a field, a season reason, a demand tag) in words: ``planned_end``, "planned end"."""
+    return MISSING if name is None else str(name).replace("_", " ")
+
+
+def reason_label(reason: str | None) -> str:
+    """A season's reason (or a demand tag) as people read it, e.g. ``"mental health"``."""
+    return id_words(reason)

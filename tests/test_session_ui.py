@@ -6,6 +6,7 @@ import datetime as dt
 
 import ipywidgets as widgets
 import pytest
+from markupsafe import escape
 
 from mutuality_helpers.caseload_ui import CaseloadView
 from mutuality_helpers.session_ui import (
@@ -16,6 +17,14 @@ from mutuality_helpers.session_ui import (
 )
 
 TODAY = dt.date(2026, 11, 28)
+
+
+def workbook_summary(store, couple_id):
+    from mutuality_helpers.summary import summarize
+
+    return summarize(store, couple_id, today=TODAY)
+
+
 HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)>"
 
 
@@ -322,6 +331,49 @@ def test_caseload_is_worst_first(demo_store):
     table = view.table.value
     assert table.index("D004") < table.index("D001")
     assert "<svg" in view.widget.children[0].value
+
+
+def test_caseload_rows_say_what_needs_attention(demo_store):
+    from mutuality_helpers.models import make_answer
+
+    demo_store.save_answers(
+        [make_answer("D001", "A", "2026-11-23", "safety_felt_safe", "not_safe")],
+        "form:weekly_checkin",
+    )
+    view = CaseloadView(demo_store, today=TODAY)
+    row = view.frame.set_index("couple_id").loc["D004"]
+    assert len(row["attention"]) == row["alerts"] > 0
+    # Each alert in words, not a count: the summary's own messages.
+    summary_messages = {a["message"] for a in workbook_summary(demo_store, "D004")["alerts"]}
+    assert set(row["attention"]) <= summary_messages
+    assert all(line in view.table.value for line in map(escape, row["attention"]))
+    urgent = view.frame.set_index("couple_id").loc["D001", "attention"]
+    assert urgent[0].startswith("Private safety check: 1 answer needs your attention")
+    # ...and no detail of the private answer reaches the table.
+    assert "not_safe" not in view.table.value and "Felt safe" not in view.table.value
+    assert "Judged as of" in view.table.value and "23 Nov 2026" in view.table.value
+
+
+def test_caseload_rows_open_the_couples_workbook_below(demo_store, clock):
+    view = CaseloadView(demo_store, today=TODAY, call_later=clock.call_later)
+    assert list(view.open_buttons) == view.frame["couple_id"].tolist()
+    view.open_buttons["D002"].click()
+    assert view.workbook is not None and view.workbook.couple_id == "D002"
+    assert view.workbook.widget in view.workbook_area.children
+    assert "shows couple D002" in view.message
+    view.workbook.notes.value = "typed for D002"
+    view.open_buttons["D004"].click()  # the same workbook switches couple
+    assert view.workbook.couple_id == "D004"
+    number = demo_store.sessions("D002")["number"].max()
+    assert demo_store.draft("D002", int(number))["notes"] == "typed for D002"
+
+
+def test_caseload_open_calls_the_given_workbook(demo_store, workbook):
+    view = CaseloadView(
+        demo_store, today=TODAY, on_open=lambda c: setattr(workbook.couple, "value", c)
+    )
+    view.open_buttons["D003"].click()
+    assert workbook.couple_id == "D003" and view.workbook is None
 
 
 @pytest.mark.parametrize(

@@ -123,6 +123,15 @@ def week_label(week: dt.date) -> str:
     return f"week of Monday {week.day} {week:%B %Y}"
 
 
+def sentence_start(text: str) -> str:
+    """``text`` with its first letter capitalised and nothing else changed.
+
+    ``str.capitalize`` lower-cases the rest ("Week of monday 30 november"); English
+    writes day and month names with capitals wherever they stand.
+    """
+    return text[:1].upper() + text[1:]
+
+
 def long_time(value: Any) -> str:
     """An ISO UTC time (what ``saved_at`` holds) for people, e.g. ``"25 Nov 2026, 20:14 UTC"``."""
     if missing(value) or value == "":

@@ -6,8 +6,11 @@ per item, :mod:`~mutuality_helpers.fields`), wires named callbacks with
 (:mod:`~mutuality_helpers.feedback`), and saves through the
 :class:`~mutuality_helpers.store.Store`, never to files.
 
-A partner's form reads nothing but that partner's own answers (and only to say
-"you already answered this week"); it never shows the other partner's. Every
+A partner's form reads nothing but that partner's own answers to this instrument:
+reopening a week they saved shows those answers, to change and save again (the earlier
+ones stay in the record's history); it never shows the other partner's. Every answer is
+an answer, a slider's middle included; leaving a numeric item out is the person's own
+"Not answered" (:mod:`~mutuality_helpers.fields`). Every
 piece of text a person typed, or an instrument file holds, reaches the page
 HTML-escaped, so a reflection holding ``<script>`` is shown as text.
 
@@ -32,7 +35,7 @@ from . import notices, preheat
 from .exceptions import LinkError, ValidationError
 from .feedback import notice, show_message
 from .fields import FIELD_TYPES, ItemField
-from .formatting import week_label
+from .formatting import sentence_start, week_label
 from .instruments import Instrument, Item, get_instrument
 from .links import parse_link_query
 from .models import Answer, make_answer
@@ -47,6 +50,11 @@ from .worksheets import form_parameters
 WEEKS_OFFERED = 7
 #: CSS class on every form's outer box: browser tests scope their selectors to it.
 FORM_CLASS = "mutuality-form"
+
+
+def _auto_width() -> widgets.Layout:
+    """Buttons as wide as their words (ipywidgets' fixed width cuts them on a phone)."""
+    return widgets.Layout(width="auto", align_self="flex-start")
 
 
 class InstrumentForm:
@@ -100,23 +108,28 @@ class InstrumentForm:
             options=self._week_options(first_week),
             value=first_week,
             description="Week:",
-            layout=widgets.Layout(width="360px"),
+            layout=widgets.Layout(width="100%", max_width="420px"),
         )
+        self.week.add_class("mutuality-week")
         self.week_note = widgets.HTML("")
         self.feedback = widgets.Output()
         self.feedback.add_class("mutuality-feedback")
+        # No icon: a glyph would be read out as part of the button's name.
         self.save_button = widgets.Button(
-            description="Save my answers", button_style="primary", icon="check"
+            description="Save my answers", button_style="primary", layout=_auto_width()
         )
         self.save_button.add_class("mutuality-save")
         self.replace_button = widgets.Button(
-            description="Yes, replace them", button_style="warning"
+            description="Yes, replace them", button_style="warning", layout=_auto_width()
         )
         self.replace_button.add_class("mutuality-replace")
-        self.cancel_button = widgets.Button(description="No, keep the earlier ones")
+        self.cancel_button = widgets.Button(
+            description="No, keep the earlier ones", layout=_auto_width()
+        )
         self.cancel_button.add_class("mutuality-cancel")
         self.confirm_box = widgets.HBox(
-            [self.replace_button, self.cancel_button], layout=widgets.Layout(display="none")
+            [self.replace_button, self.cancel_button],
+            layout=widgets.Layout(display="none", flex_flow="row wrap"),
         )
 
         self.week.observe(self._on_week_change, names="value")
@@ -126,7 +139,13 @@ class InstrumentForm:
 
         self.urgent_help = urgent_help_for_forms(store.data_dir)
         header = widgets.HTML(
-            fragment("forms.html.j2", "header", self.instrument, self.urgent_help)
+            fragment(
+                "forms.html.j2",
+                "header",
+                self.instrument,
+                self.urgent_help,
+                any(it.required and not it.is_numeric for it in self.instrument.items),
+            )
         )
         self.widget = widgets.VBox(
             [
@@ -137,7 +156,7 @@ class InstrumentForm:
                 self.confirm_box,
                 self.feedback,
             ],
-            layout=widgets.Layout(max_width="760px"),
+            layout=widgets.Layout(max_width="760px", width="100%"),
         )
         self.widget.add_class(FORM_CLASS)
         self._on_week_change({})
@@ -151,7 +170,7 @@ class InstrumentForm:
         current = week_of(self.today)
         weeks = {current - dt.timedelta(weeks=n) for n in range(WEEKS_OFFERED + 1)}
         weeks.add(chosen)
-        return [(week_label(w).capitalize(), w) for w in sorted(weeks, reverse=True)]
+        return [(sentence_start(week_label(w)), w) for w in sorted(weeks, reverse=True)]
 
     def _say(self, message: str, ok: bool = False) -> None:
         self.message = message
@@ -168,8 +187,10 @@ class InstrumentForm:
         return self.week.value
 
     def _existing(self) -> dict[str, str]:
-        # This partner's own answers only: the other partner's are never read here.
-        return self.store.answered_items(self.couple_id, self.partner, self.selected_week())
+        # This partner's own answers to this instrument only: the other partner's are
+        # never read here, and a check-in saved this week says nothing about the inventory.
+        answered = self.store.answered_items(self.couple_id, self.partner, self.selected_week())
+        return {k: v for k, v in answered.items() if k in self.fields}
 
     def collect(self) -> tuple[list[Answer], dict[str, str]]:
         """Validate every field; returns the answers to save and ``{item or 'week': message}``."""
@@ -185,7 +206,8 @@ class InstrumentForm:
         for item_id, field in self.fields.items():
             raw = field.raw()
             if raw is None:
-                if field.item.required:
+                # A numeric item is None only when the person said "Not answered".
+                if field.item.required and not field.item.is_numeric:
                     errors[item_id] = "Please answer this one."
                 elif item_id in existing and existing[item_id] != "" and not field.item.private:
                     # Replacing a week: a cleared optional answer is cleared in the store too.
@@ -201,8 +223,19 @@ class InstrumentForm:
 
     def _on_week_change(self, change: dict) -> None:
         self._hide_confirm()
+        self._show_week(self._existing())
+
+    def _show_week(self, existing: dict[str, str]) -> None:
+        """Show the chosen week: its saved answers to change, or a fresh form."""
+        self._loaded = existing
+        for item_id, field in self.fields.items():
+            field.show_error("")
+            if existing:
+                field.show_saved(existing.get(item_id))
+            else:
+                field.reset()
         week = self.selected_week()
-        state = "future" if week > week_of(self.today) else "answered" if self._existing() else ""
+        state = "future" if week > week_of(self.today) else "answered" if existing else ""
         self.week_note.value = fragment("forms.html.j2", "week_note", state)
 
     def _on_save(self, button: widgets.Button | None = None) -> None:
@@ -210,11 +243,14 @@ class InstrumentForm:
         answers, errors = self._validate_and_show()
         if errors:
             return
-        if self._existing():
+        existing = self._existing()
+        if existing and existing != self._loaded:
+            # Saved elsewhere (another tab, another device) since this form showed the week:
+            # those answers are not the ones on this page, so ask before replacing them.
             self.status = "confirm"
             self._say(
-                f"You already saved answers for the {week_label(self.selected_week())}. "
-                "Replace them with these?"
+                f"Answers for the {week_label(self.selected_week())} were saved from "
+                "somewhere else since this page opened. Replace them with these?"
             )
             self.confirm_box.layout.display = "flex"
             return
@@ -261,7 +297,7 @@ class InstrumentForm:
         finally:
             self.save_button.disabled = False
         self.status = "saved"
-        self._on_week_change({})
+        self._show_week(self._existing())
         self._say(
             f"Saved. Your answers for the {week_label(self.selected_week())} are safely "
             "stored. Thank you for taking the time.",

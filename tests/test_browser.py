@@ -140,7 +140,7 @@ def _fill_in_and_save(page) -> None:
     # Nothing of the notebook's code is on the page.
     assert "notebook_form" not in page.content()
 
-    # Sliders start in the middle of their range and answer once moved.
+    # Sliders start in the middle of their range (itself an answer).
     _move_slider(page, form, "energy", 5, 7)
     _move_slider(page, form, "teamwork", 3, 4)
     _move_slider(page, form, "share_repair", 50, 30)
@@ -150,7 +150,7 @@ def _fill_in_and_save(page) -> None:
     _move_slider(page, form, "personal_work_self", 2, 3)
     _move_slider(page, form, "personal_work_partner", 2, 1)
     form.locator(".mutuality-item-share_repair .mutuality-readout").get_by_text(
-        "you 30% / partner 70%"
+        "You 30% / partner 70%"
     ).wait_for()
     form.locator(".mutuality-tag-illness").click()
     form.locator(".mutuality-tag-caregiving").click()

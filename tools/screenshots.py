@@ -68,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
                             page.goto(server.link("C001", "A", instrument=form))
                             page.locator(".mutuality-form").wait_for()
                             page.wait_for_timeout(500)  # the page's script has run
+                            # The whole form in one picture: a viewport as tall as the page.
+                            tall = page.evaluate("document.documentElement.scrollHeight")
+                            page.set_viewport_size({"width": width, "height": max(height, tall)})
                             path = args.out / f"{form}-{width}px.png"
                             page.screenshot(path=str(path), full_page=True)
                             written.append(path)

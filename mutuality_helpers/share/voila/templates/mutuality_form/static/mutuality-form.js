@@ -8,7 +8,7 @@ templates/html/forms.html.j2). Whenever the widgets change the page it:
   and error (aria-describedby); marks a control with an error aria-invalid;
 - exposes the state of toggles (aria-pressed) and of share sliders in words
   (aria-valuetext "You 30% / partner 70%");
-- makes the form a landmark and the feedback a live region; after a refused save,
+- marks the page's main part and the form as landmarks, the feedback as a live region; after a refused save,
   moves focus to the first question with a problem;
 - refuses, in the browser, text holding half of a character (a lone surrogate, as a
   broken emoji or a clipped paste leaves): such text cannot travel to the server (the
@@ -69,8 +69,9 @@ It adds no content a partner answers with and sends nothing anywhere. */
       el.className = "mutuality-client-error";
       el.id = "mutuality-client-error-" + id;
       el.setAttribute("role", "alert");
-      var area = box.querySelector("textarea");
-      area.parentNode.insertBefore(el, area.nextSibling);
+      // In the item's error line, whose room is kept: the page does not jump.
+      var line = box.querySelector(".mutuality-error");
+      line.appendChild(el);
     }
     return el;
   }
@@ -79,6 +80,8 @@ It adds no content a partner answers with and sends nothing anywhere. */
     var id = itemId(box);
     if (!id) return;
     var question = "mutuality-q-" + id;
+    var ends = box.querySelector(".mutuality-ends .widget-html-content");
+    if (ends && !ends.id) ends.id = "mutuality-ends-" + id;
     var error = document.getElementById("mutuality-error-" + id);
     var client = box.querySelector(".mutuality-client-error");
     var invalid =
@@ -90,8 +93,6 @@ It adds no content a partner answers with and sends nothing anywhere. */
       "mutuality-error-" + id,
       client && client.textContent ? client.id : ""
     );
-    var ends = box.querySelector(".mutuality-ends .widget-html-content");
-    if (ends && !ends.id) ends.id = "mutuality-ends-" + id;
 
     var controls = box.querySelectorAll(".noUi-handle, textarea, select");
     controls.forEach(function (el) {
@@ -122,6 +123,9 @@ It adds no content a partner answers with and sends nothing anywhere. */
   }
 
   function enhance() {
+    // Voila moves the rendered cells into its own shell: that panel is the page's main part.
+    var cells = document.getElementById("rendered_cells");
+    if (cells && !document.querySelector("main, [role='main']")) set(cells, "role", "main");
     document.querySelectorAll(".mutuality-form").forEach(function (form) {
       set(form, "role", "form");
       set(form, "aria-labelledby", "mutuality-title");

@@ -346,6 +346,39 @@ def erase(store: Store, couple: str, yes: bool) -> None:
         )
 
 
+@cli.command()
+@click.argument("couple")
+@click.option("--name-a", default="", help="Partner A's display name (optional).")
+@click.option("--name-b", default="", help="Partner B's display name (optional).")
+@data_option
+def reuse(store: Store, couple: str, name_a: str, name_b: str) -> None:
+    """Use an erased couple id again: create a new, empty couple under it."""
+    generations = store.reuse_id(couple, name_a, name_b)
+    click.echo(
+        f"{couple}: a new couple under an erased id; links of the erased couple stay refused "
+        f"(link generation {generations['A']})"
+    )
+
+
+@cli.command()
+@click.argument("couple")
+@click.option(
+    "--partner",
+    type=click.Choice(["A", "B"], case_sensitive=False),
+    default=None,
+    help="Only this partner's links (default: both partners').",
+)
+@data_option
+def revoke(store: Store, couple: str, partner: str | None) -> None:
+    """Retire every link handed out so far to COUPLE's partners (or one partner)."""
+    generations = store.revoke_links(couple, partner.upper() if partner else None)
+    who = f"partner {partner.upper()}'s" if partner else "both partners'"
+    click.echo(
+        f"{couple}: {who} earlier links no longer open a form; make new ones with "
+        f"`mutuality links {couple}` (generations A {generations['A']}, B {generations['B']})"
+    )
+
+
 class _AlertsGroup(click.Group):
     """``mutuality alerts [COUPLE]`` lists; ``mutuality alerts seen|resolve REF`` marks."""
 

@@ -216,6 +216,15 @@ def serve_limit(name: str, help: str, metavar: str | None = None) -> Callable:
     help="Print both partners' links for COUPLE (repeatable).",
 )
 @click.option(
+    "--expires",
+    "link_days",
+    type=click.IntRange(1, 366),
+    default=56,
+    show_default=True,
+    metavar="DAYS",
+    help="The links printed by --links work for this many days.",
+)
+@click.option(
     "--nginx-site",
     nargs=2,
     default=None,
@@ -234,6 +243,7 @@ def serve(
     pool: int,
     idle_timeout: int,
     links_for: tuple[str, ...],
+    link_days: int,
     nginx_site: tuple[str, str] | None,
 ) -> None:
     """Serve the couples' worksheets (Voila, bounded and private) on 127.0.0.1 until stopped."""
@@ -266,7 +276,7 @@ def serve(
     couples = [store.require_couple(c) for c in links_for]
     data = store.data_dir
     store.close()  # the server itself never opens the store; the forms' kernels do
-    code = run_server(data, options, announce=click.echo, links_for=couples)
+    code = run_server(data, options, announce=click.echo, links_for=couples, link_days=link_days)
     if code:
         raise click.ClickException(f"the form server stopped with exit code {code}")
 

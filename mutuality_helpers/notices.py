@@ -37,6 +37,8 @@ WELCOME_MESSAGE = (
     "Please open the personal link your therapist gave you."
 )
 LINK_TITLE = "This link does not work"
+#: Shown when the server cannot check a link right now (the store cannot be read).
+UNAVAILABLE_TITLE = "Not available right now"
 
 
 def link_refused(reason: object) -> str:

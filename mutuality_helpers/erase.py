@@ -213,9 +213,11 @@ def erase_couple(store: Store, couple_id: str) -> EraseResult:
     if reports.exists():
         _remove(reports)
         result.files.append(reports)
-    worksheets = config.worksheets_dir(data)
-    if worksheets.is_dir():
-        for entry in sorted(worksheets.iterdir()):
+    # Worksheets, and link handouts (reports/handouts/<id>-<partner>-<form>.pdf).
+    for folder in (config.worksheets_dir(data), config.reports_dir(data) / "handouts"):
+        if not folder.is_dir():
+            continue
+        for entry in sorted(folder.iterdir()):
             if _owner_of(entry.name, known_ids) == couple_id:
                 _remove(entry)
                 result.files.append(entry)

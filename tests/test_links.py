@@ -220,3 +220,132 @@ def test_links_for_an_unknown_couple_are_not_made(couples, data_dir):
 
     with pytest.raises(UnknownCouple):
         link_query("C404", "A", data=data_dir)
+
+
+# -- handouts: mutuality links ------------------------------------------------------------
+
+BASE = "https://checkin.example.org"
+
+
+def decode_qr(pdf: Path, tmp_path: Path) -> list[str]:
+    """The QR codes on the PDF's first page: rendered to pixels (poppler), read by zxing-cpp."""
+    import subprocess
+
+    import zxingcpp
+    from PIL import Image
+
+    png = tmp_path / f"{pdf.stem}-page"
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(pdf), str(png)], check=True)
+    with Image.open(f"{png}.png") as image:
+        return [r.text for r in zxingcpp.read_barcodes(image.convert("L"))]
+
+
+def pdf_text(pdf: Path) -> tuple[int, str]:
+    from pypdf import PdfReader
+
+    reader = PdfReader(pdf)
+    return len(reader.pages), "".join(page.extract_text() for page in reader.pages)
+
+
+def test_links_prints_both_links_and_writes_a_one_page_handout_each(
+    couples, data_dir, tmp_path, capsys
+):
+    couples.add_couple("C007", "Ana", "Bo")
+    (data_dir / "practice.yaml").write_text(f"public_url: {BASE}\n", encoding="utf-8")
+    capsys.readouterr()
+    code = cli_main(
+        ["links", "C007", "--week", str(WEEK), "--expires", "14", "--data", str(data_dir)]
+    )
+    assert code == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 4
+    folder = data_dir / "reports" / "handouts"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    for partner, line, where in zip("AB", out[0::2], out[1::2], strict=True):
+        assert line.startswith(f"C007 partner {partner} (until 2026-12-16, week of {WEEK}): ")
+        link = line.split(": ", 1)[1]
+        assert link.startswith(f"{BASE}/voila/render/weekly_checkin.ipynb?couple=C007")
+        parsed = parse_link_query(query_of(link), data_dir)
+        assert (parsed["partner"], parsed["week"]) == (partner, WEEK)
+        pdf = folder / f"C007-{partner}-weekly_checkin.pdf"  # pseudonymous: no name in it
+        assert where == f"  handout: {pdf}"
+        assert stat.S_IMODE(pdf.stat().st_mode) == 0o600
+        pages, text = pdf_text(pdf)
+        assert pages == 1
+        flat = "".join(text.split())
+        assert link in flat  # all of the link, wrapped but whole
+        assert f"For {'Ana' if partner == 'A' else 'Bo'}." in text
+        assert "16 Dec 2026" in text and "Need help now?" in text
+        assert decode_qr(pdf, tmp_path) == [link]  # the QR code is the very same link
+
+
+def test_links_for_a_revoked_partner_are_new_ones_and_the_old_handout_fails(
+    couples, data_dir, tmp_path, capsys
+):
+    out = tmp_path / "handouts"
+    assert (
+        cli_main(["links", "C001", "--base-url", BASE, "--out", str(out), "--data", str(data_dir)])
+        == 0
+    )
+    old = capsys.readouterr().out.splitlines()[0].split(": ", 1)[1]
+    assert cli_main(["revoke", "C001", "--partner", "A", "--data", str(data_dir)]) == 0
+    assert (
+        cli_main(["links", "C001", "--base-url", BASE, "--out", str(out), "--data", str(data_dir)])
+        == 0
+    )
+    new = capsys.readouterr().out.splitlines()[1].split(": ", 1)[1]
+    assert refused(query_of(old), data_dir) == "it is no longer in use"
+    assert parse_link_query(query_of(new), data_dir)["generation"] == 2
+    assert decode_qr(out / "C001-A-weekly_checkin.pdf", tmp_path) == [new]
+
+
+def test_an_existing_out_folder_keeps_its_permissions(couples, data_dir, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    assert (
+        cli_main(
+            ["links", "C001", "--base-url", BASE, "--out", str(shared), "--data", str(data_dir)]
+        )
+        == 0
+    )
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o755
+    assert {stat.S_IMODE(p.stat().st_mode) for p in shared.iterdir()} == {0o600}
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        ([], "no address for the links"),
+        (["--base-url", "ftp://x"], "must look like https://"),
+        (["--week", "2026-11-24", "--base-url", BASE], "Monday"),
+        (["--expires", "0", "--base-url", BASE], "0 is not in the range"),
+    ],
+)
+def test_links_refuses_bad_options_in_one_line_and_writes_nothing(
+    couples, data_dir, capsys, args, fragment
+):
+    assert cli_main(["links", "C001", *args, "--data", str(data_dir)]) in (1, 2)
+    err = capsys.readouterr().err.strip()
+    assert fragment in err and "\n" not in err
+    assert not (data_dir / "reports" / "handouts").exists()
+
+
+def test_a_bad_public_url_in_practice_yaml_is_named(couples, data_dir, capsys):
+    (data_dir / "practice.yaml").write_text("public_url: checkin.example.org/forms\n")
+    assert cli_main(["links", "C001", "--data", str(data_dir)]) == 1
+    assert "practice.yaml: public_url" in capsys.readouterr().err
+
+
+def test_erase_removes_the_couples_handouts(couples, data_dir):
+    from mutuality_helpers.handout import make_handouts
+
+    for couple in ("C001", "C007"):
+        make_handouts(couples, couple, BASE)
+    result = erase_couple(couples, "C007")
+    folder = data_dir / "reports" / "handouts"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "C001-A-weekly_checkin.pdf", "C001-B-weekly_checkin.pdf"
+    ]  # fmt: skip
+    assert {p.name for p in result.files} >= {"C007-A-weekly_checkin.pdf"}
+    assert result.leftovers == []

@@ -10,6 +10,12 @@ sessions, the couple itself, and any table added later) with
 worksheets (``worksheets/<id>*``). Finally it scans the data folder (except the
 committed synthetic ``demo/`` set) for the couple id and reports any file that
 still mentions it.
+
+In the same write transaction as the deletion, the id is tombstoned (``erased_couples``:
+a digest of the id, the time, the couple's highest link generation; in every backup that
+has the table too): a save that was waiting for the lock, or comes later from a form
+still open in a browser, is then refused instead of bringing the couple back, and the id
+is used again only through ``mutuality reuse``.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from .backup import list_backups
 from .exceptions import StoreError, UnknownCouple
 from .sqlitefile import SQLITE_HEADER, connect
 from .store import Store
+from .store_answers import erased_digest, now_iso
 from .validation import parse_couple_id
 
 # Characters a couple id may contain: a file named "<id><one of these>..." may belong
@@ -64,11 +71,45 @@ def _couple_tables(con: sqlite3.Connection) -> list[str]:
     ]
 
 
-def _erase_in_file(path: Path, couple_id: str, wal: bool, always_compact: bool) -> dict[str, int]:
+def _tombstone(con: sqlite3.Connection, couple_id: str, generation: int) -> int:
+    """Record ``couple_id`` as erased in this file (inside its write transaction).
+
+    Only where the couple is known (a row of it, or a tombstone already): erasing an id
+    never used tombstones nothing. Returns the link generation recorded (the highest seen).
+    """
+    has_table = con.execute(
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='erased_couples'"
+    ).fetchone()
+    if not has_table:
+        return generation
+    digest = erased_digest(couple_id)
+    row = con.execute(
+        "SELECT max(link_generation_a, link_generation_b) FROM couples WHERE couple_id = ?",
+        (couple_id,),
+    ).fetchone()
+    old = con.execute(
+        "SELECT link_generation FROM erased_couples WHERE id_digest = ?", (digest,)
+    ).fetchone()
+    if row is None and old is None and generation == 0:
+        return generation
+    generation = max(generation, row[0] if row else 0, old[0] if old else 0)
+    con.execute(
+        "INSERT INTO erased_couples (id_digest, erased_at, link_generation) VALUES (?, ?, ?)"
+        " ON CONFLICT (id_digest) DO UPDATE SET link_generation = excluded.link_generation",
+        (digest, now_iso(), generation),
+    )
+    return generation
+
+
+def _erase_in_file(
+    path: Path, couple_id: str, wal: bool, always_compact: bool, generation: int = 0
+) -> tuple[dict[str, int], int]:
     """Delete the couple from the SQLite file ``path`` and leave no freed bytes behind.
 
     The file is rebuilt when rows were deleted, or always with ``always_compact`` (the
-    store: a second run after a busy WAL must still finish the job).
+    store: a second run after a busy WAL must still finish the job). In the same
+    transaction the id is tombstoned (:func:`_tombstone`); returns the deleted row counts
+    and the link generation the tombstone holds (0: none).
 
     Raises
     ------
@@ -82,6 +123,8 @@ def _erase_in_file(path: Path, couple_id: str, wal: bool, always_compact: bool) 
         counts: dict[str, int] = {}
         con.execute("BEGIN IMMEDIATE")
         try:
+            # Before the rows go: the tombstone keeps the couple's highest link generation.
+            generation = _tombstone(con, couple_id, generation)
             for table in _couple_tables(con):
                 cur = con.execute(f'DELETE FROM "{table}" WHERE couple_id = ?', (couple_id,))
                 counts[table] = cur.rowcount
@@ -90,7 +133,7 @@ def _erase_in_file(path: Path, couple_id: str, wal: bool, always_compact: bool) 
             con.execute("ROLLBACK")
             raise
         if not always_compact and sum(counts.values()) == 0:
-            return counts
+            return counts, generation
         # Rebuild the file: no free page keeps an old copy of a deleted row.
         con.execute("VACUUM")
         if wal:
@@ -101,7 +144,7 @@ def _erase_in_file(path: Path, couple_id: str, wal: bool, always_compact: bool) 
                     "old copies may remain in its write-ahead log; close it and run "
                     f"'mutuality erase {couple_id} --yes' again"
                 )
-        return counts
+        return counts, generation
     finally:
         con.close()
 
@@ -163,19 +206,18 @@ def erase_couple(store: Store, couple_id: str) -> EraseResult:
     result = EraseResult(couple_id=couple_id)
     # Connections from this process must not hold the WAL open during the checkpoint.
     store.close()
-    result.rows = {
-        t: n
-        for t, n in _erase_in_file(store.path, couple_id, wal=True, always_compact=True).items()
-        if n
-    }
+    counts, generation = _erase_in_file(store.path, couple_id, wal=True, always_compact=True)
+    result.rows = {t: n for t, n in counts.items() if n}
 
     reports = config.reports_dir(data) / couple_id
     if reports.exists():
         _remove(reports)
         result.files.append(reports)
-    worksheets = config.worksheets_dir(data)
-    if worksheets.is_dir():
-        for entry in sorted(worksheets.iterdir()):
+    # Worksheets, and link handouts (reports/handouts/<id>-<partner>-<form>.pdf).
+    for folder in (config.worksheets_dir(data), config.reports_dir(data) / "handouts"):
+        if not folder.is_dir():
+            continue
+        for entry in sorted(folder.iterdir()):
             if _owner_of(entry.name, known_ids) == couple_id:
                 _remove(entry)
                 result.files.append(entry)
@@ -183,7 +225,7 @@ def erase_couple(store: Store, couple_id: str) -> EraseResult:
     # Every backup is opened (a byte search could miss an id packed into an SQLite record).
     for path in list_backups(data):
         try:
-            counts = _erase_in_file(path, couple_id, wal=False, always_compact=False)
+            counts, _ = _erase_in_file(path, couple_id, False, False, generation)
         except sqlite3.DatabaseError:
             result.leftovers.append(path)  # not a readable store: named, not touched
             continue

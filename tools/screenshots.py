@@ -69,7 +69,11 @@ def main(argv: list[str] | None = None) -> int:
                             page.locator(".mutuality-form").wait_for()
                             page.wait_for_timeout(500)  # the page's script has run
                             # The whole form in one picture: a viewport as tall as the page.
-                            tall = page.evaluate("document.documentElement.scrollHeight")
+                            # (Voila scrolls its own panel, not the page: the form's height.)
+                            tall = page.evaluate(
+                                "Math.ceil(document.querySelector('.mutuality-form')"
+                                ".getBoundingClientRect().bottom) + 48"
+                            )
                             page.set_viewport_size({"width": width, "height": max(height, tall)})
                             path = args.out / f"{form}-{width}px.png"
                             page.screenshot(path=str(path), full_page=True)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import json
 import sys
-import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ import click
 
 from . import config
 from .exceptions import MutualityError
+from .formatting import printable
 
 if TYPE_CHECKING:
     from .store import Store
@@ -269,18 +269,6 @@ def serve(
     code = run_server(data, options, announce=click.echo, links_for=couples)
     if code:
         raise click.ClickException(f"the form server stopped with exit code {code}")
-
-
-def printable(text: str) -> str:
-    """``text`` for a terminal: control and bidi-override characters shown escaped.
-
-    Names and notes come from clients and imported files; an escape sequence in a
-    name must not recolour, clear or reorder the therapist's terminal.
-    """
-    return "".join(
-        ch if unicodedata.category(ch)[0] != "C" else ch.encode("unicode_escape").decode("ascii")
-        for ch in str(text)
-    )
 
 
 @cli.command()
@@ -539,6 +527,14 @@ def report(
         raise MutualityError(f"{len(failed)} of {len(outcomes)} report(s) failed")
 
 
+def os_error(exc: OSError) -> str:
+    """An operating-system error as one line: what failed, and on which file."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None:
+        return f"{reason}"
+    return f"cannot use {exc.filename}: {reason}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning every error into one line on stderr."""
     try:
@@ -557,6 +553,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         click.echo("mutuality: interrupted", err=True)
+        return EXIT_ERROR
+    except OSError as exc:
+        # A file that cannot be written or read (no such folder, no permission, a full
+        # disk): the system's reason and the file, on one line.
+        click.echo(f"mutuality: {os_error(exc)}".replace("\n", " "), err=True)
         return EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 -- the promise is: never a traceback
         click.echo(

@@ -19,7 +19,7 @@ from . import config
 from .exceptions import LinkError, ValidationError
 from .validation import parse_couple_id, parse_partner, parse_week
 
-KEY_NAME = "link.key"
+KEY_NAME = config.LINK_KEY_NAME
 
 
 def link_key(data: Any = None) -> bytes:

@@ -92,12 +92,16 @@ def demo(store: Store) -> None:
 
 @cli.command(name="import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@data_option(create=True)
-def import_(store: Store, files: tuple[Path, ...]) -> None:
+@DATA_OPTION
+def import_(files: tuple[Path, ...], data: Path | None) -> None:
     """Import interchange CSV files (answers, seasons or couples); all or nothing."""
-    from .interchange import import_files
+    from .interchange import import_files, parse_csv
+    from .store import Store
 
-    result = import_files(store, files)
+    # Checked before the store is opened: a rejected file creates no store in a new folder.
+    checked = [parse_csv(p) for p in files]
+    with Store(data, create=True) as store:
+        result = import_files(store, files, checked)
     for parsed in result.files:
         click.echo(f"{parsed.path}: {parsed.kind}, {parsed.rows} row(s) checked")
     counts = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in result.counts.items())
@@ -285,9 +289,18 @@ def backup(store: Store) -> None:
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Restore a file that holds no couples (empties the caseload).",
+)
 @DATA_OPTION
-def restore(file: Path, yes: bool, data: Path | None) -> None:
-    """Replace the store with the backup FILE (the current store is backed up first)."""
+def restore(file: Path, yes: bool, allow_empty: bool, data: Path | None) -> None:
+    """Replace the store with the backup FILE (the current store is backed up first).
+
+    What FILE holds (couples, answers, last answer) is shown first; a file with no couples
+    is refused unless --allow-empty.
+    """
     # No data_option: restoring is how a damaged store is repaired, so it must not be opened.
     from .backup import check_backup_file
     from .backup import restore as restore_store
@@ -295,14 +308,15 @@ def restore(file: Path, yes: bool, data: Path | None) -> None:
     if not yes:
         # A bad file is refused before anyone is asked anything (restore checks it anyway,
         # so with --yes the full integrity check is not run twice).
-        check_backup_file(file)
+        contents = check_backup_file(file, allow_empty)
+        click.echo(f"{file} holds {contents}", err=True)
         click.confirm(f"Replace {config.store_path(data)} with {file}?", abort=True)
-    result = restore_store(file, data)
+    result = restore_store(file, data, allow_empty)
     if result.safety_backup:
         click.echo(f"the store as it was is kept in {result.safety_backup}", err=True)
     if result.set_aside:
         click.echo(f"the damaged store was moved, unchanged, to {result.set_aside}", err=True)
-    click.echo(f"restored {result.store} from {result.restored_from}")
+    click.echo(f"restored {result.store} from {result.restored_from} ({result.contents})")
 
 
 @cli.command()

@@ -30,6 +30,7 @@ from tqdm import tqdm
 from . import config
 from .exceptions import ImportRejected, MutualityError, ValidationError
 from .models import Answer, CoupleNames, Season, make_answer, make_couple, make_season
+from .scratch import scratch_prefix
 from .store import Store
 
 ANSWER_HEADER = ("couple_id", "partner", "week", "item", "value")
@@ -165,15 +166,20 @@ class ImportResult:
     created: list[str]
 
 
-def import_files(store: Store, paths: Iterable[str | os.PathLike]) -> ImportResult:
+def import_files(
+    store: Store, paths: Iterable[str | os.PathLike], parsed: list[ParsedFile] | None = None
+) -> ImportResult:
     """Check every file, then write them all in one transaction (or nothing at all).
+
+    ``parsed``: the files already checked with :func:`parse_csv` (not read again).
 
     Raises
     ------
     ImportRejected
         For the first file with bad rows; nothing from any file is written.
     """
-    parsed = [parse_csv(p) for p in paths]
+    if parsed is None:
+        parsed = [parse_csv(p) for p in paths]
     known = set(store.couple_ids())
     created = sorted(set().union(*(p.couple_ids() for p in parsed)) - known)
 
@@ -203,7 +209,7 @@ def _write_private_csv(path: Path, header: tuple[str, ...], rows: Iterable[Itera
     """
     if not path.parent.is_dir():
         config.private_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".part", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=scratch_prefix(path.name), suffix=".part", dir=path.parent)
     try:
         os.fchmod(fd, config.PRIVATE_FILE_MODE)
         with open(fd, "w", encoding="utf-8", newline="") as fh:

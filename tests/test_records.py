@@ -7,6 +7,7 @@ command line where a therapist would meet it, and checks the store afterwards.
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,171 @@ def test_export_to_a_terminal_escapes_control_characters_a_file_keeps_them(
     out_file = tmp_path / "out.csv"
     assert run(capsys, "export", "C1", "--data", data, "--out", out_file)[0] == 0
     assert "red \x1b[31mtext\x1b[0m \u202eevil\n" in out_file.read_text(encoding="utf-8")
+
+
+# -- 2. backups, restore, erase, scratch files ----------------------------------------------
+
+KILLED_BACKUP = """
+import os, sys
+from mutuality_helpers import backup
+real = backup._copy_store
+def killed(source, target):
+    real(source, target)
+    assert not backup.list_backups(sys.argv[1]), "a good-looking name before the rename"
+    os._exit(9)  # as SIGKILL: no cleanup runs
+backup._copy_store = killed
+backup.backup(sys.argv[1])
+"""
+
+
+def test_a_killed_backup_leaves_no_file_named_like_a_good_backup(c1_data, capsys):
+    import subprocess
+    import sys
+
+    child = subprocess.run([sys.executable, "-c", KILLED_BACKUP, str(c1_data)], check=False)
+    assert child.returncode == 9
+    folder = c1_data / "backups"
+    assert [p.name for p in folder.iterdir() if not p.name.startswith(".")] == []
+    assert [p for p in folder.iterdir() if p.name.endswith(".part")]  # the scratch file
+    # The next backup sweeps the dead run's scratch file and publishes a checked backup.
+    code, out, _ = run(capsys, "backup", "--data", c1_data)
+    assert code == 0
+    assert [p.name for p in folder.iterdir()] == [Path(out.strip()).name]
+    code, out, err = run(capsys, "restore", out.strip(), "--yes", "--data", c1_data)
+    assert code == 0 and "1 couple(s), 2 answer(s), last answer 2026-11-02" in out
+
+
+def test_erase_never_opens_a_backup_for_writing(c1_data, capsys):
+    # An interrupted backup of an older release: named like a good one, its journal beside.
+    code, out, _ = run(capsys, "backup", "--data", c1_data)
+    good = Path(out.strip())
+    partial = good.with_name("workbook-20990101T000000.000000Z.sqlite")
+    partial.write_bytes(good.read_bytes())
+    Path(f"{partial}-journal").write_bytes(b"\xd9\xd5\x05\xf9\x20\xa1\x63\xd7" + b"\0" * 504)
+    before = partial.read_bytes()
+    code, out, err = run(capsys, "erase", "C1", "--yes", "--data", c1_data)
+    assert "cleaned 1 backup(s)" in out  # the good one, on a copy
+    assert code == 1 and str(partial) in err  # the partial one named, not touched
+    assert partial.read_bytes() == before and Path(f"{partial}-journal").exists()
+    with Store(c1_data, create=False) as s:
+        assert s.couple_ids() == []
+    with sqlite3.connect(f"file:{good}?mode=ro", uri=True) as con:
+        assert con.execute("SELECT count(*) FROM answers").fetchone()[0] == 0
+    code, _, err = run(capsys, "restore", partial, "--yes", "--data", c1_data)
+    assert code == 1 and "not a finished backup" in err
+
+
+def test_restore_refuses_a_file_without_tables_or_couples(c1_data, tmp_path, capsys):
+    bare = tmp_path / "bare.sqlite"
+    with sqlite3.connect(bare) as con:
+        con.execute("PRAGMA user_version=1")
+    code, _, err = run(capsys, "restore", bare, "--yes", "--data", c1_data)
+    assert code == 1 and "no tables" in err
+    empty = tmp_path / "empty"
+    with Store(empty):
+        pass
+    code, _, err = run(capsys, "restore", empty / "workbook.sqlite", "--yes", "--data", c1_data)
+    assert code == 1 and "holds no couples" in err and "--allow-empty" in err
+    assert c1_answers(c1_data) == 2
+    args = ("restore", empty / "workbook.sqlite", "--yes", "--allow-empty", "--data", c1_data)
+    assert run(capsys, *args)[0] == 0
+    with Store(c1_data, create=False) as s:
+        assert s.couple_ids() == []
+
+
+def test_restore_shows_what_the_file_holds_before_asking(c1_data, capsys, monkeypatch):
+    code, out, _ = run(capsys, "backup", "--data", c1_data)
+    monkeypatch.setattr("click.confirm", lambda *a, **k: True)
+    code, out, err = run(capsys, "restore", out.strip(), "--data", c1_data)
+    assert code == 0
+    assert "holds 1 couple(s), 2 answer(s), last answer 2026-11-02" in err
+
+
+def test_sweep_removes_scratch_of_dead_processes_only(tmp_path):
+    import subprocess
+    import sys
+
+    from mutuality_helpers.scratch import sweep, sweep_kernel_folders
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    pid = int(dead.stdout)
+    data = tmp_path / "d"
+    (data / "reports" / "C1").mkdir(parents=True)
+    (data / "backups").mkdir()
+    gone = [
+        data / "backups" / f".workbook-p{pid}-x.sqlite.part",
+        data / "backups" / f".workbook-p{pid}-x.sqlite.part-journal",
+        data / "reports" / "C1" / f".session-1-p{pid}-ab.pdf.part",
+        data / f".restoring-p{pid}-cd.sqlite.part",
+    ]
+    kept = [data / "backups" / f".workbook-p{os.getpid()}-y.sqlite.part"]
+    for p in gone + kept:
+        p.write_bytes(b"")
+    assert sorted(sweep(data)) == sorted(gone)
+    assert all(p.exists() for p in kept)
+    kernels = tmp_path / "tmp"
+    (kernels / f"mut-k-p{pid}-zz").mkdir(parents=True)
+    (kernels / f"mut-k-p{os.getpid()}-zz").mkdir()
+    assert [p.name for p in sweep_kernel_folders(kernels)] == [f"mut-k-p{pid}-zz"]
+    assert (kernels / f"mut-k-p{os.getpid()}-zz").is_dir()
+
+
+class FullDisk:
+    """An sqlite3 connection whose COMMIT fails as on a full disk (SQLite rolls back)."""
+
+    def __init__(self, con):
+        self._con = con
+
+    def execute(self, sql, *args):
+        if sql.strip().upper() == "COMMIT":
+            self._con.execute("ROLLBACK")
+            raise sqlite3.OperationalError("database or disk is full")
+        return self._con.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+
+def test_erase_on_a_full_disk_is_one_line_and_the_store_is_intact(c1_data, capsys, monkeypatch):
+    from mutuality_helpers import erase, sqlitefile
+
+    monkeypatch.setattr(erase, "connect", lambda *a, **k: FullDisk(sqlitefile.connect(*a, **k)))
+    code, _, err = run(capsys, "erase", "C1", "--yes", "--data", c1_data)
+    assert code == 1 and err.count("\n") == 1
+    assert "database or disk is full" in err and "internal error" not in err
+    assert c1_answers(c1_data) == 2
+
+
+# -- 8. smaller ones -------------------------------------------------------------------------
+
+
+def test_a_rejected_import_into_a_new_folder_creates_no_store(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("couple_id,partner,week,item,value\nC1,Q,2026-11-02,energy,5\n")
+    code, _, err = run(capsys, "import", bad, "--data", tmp_path / "new")
+    assert code == 1 and "rejected, nothing imported" in err
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("command", [["couples"], ["import", "CSV"]])
+def test_an_sqlite_file_without_tables_is_never_adopted(tmp_path, capsys, command):
+    data = tmp_path / "d"
+    data.mkdir()
+    with sqlite3.connect(data / "workbook.sqlite") as con:
+        con.execute("PRAGMA user_version=1")
+    before = (data / "workbook.sqlite").read_bytes()
+    csv = tmp_path / "a.csv"
+    csv.write_text(ANSWERS)
+    args = [str(csv) if a == "CSV" else a for a in command]
+    code, _, err = run(capsys, *args, "--data", data)
+    assert code == 1 and "no tables, not a Mutuality store" in err
+    assert (data / "workbook.sqlite").read_bytes() == before
+    assert sorted(p.name for p in data.iterdir()) == ["workbook.sqlite"]
+
+
+def test_invalid_utf8_in_notes_is_one_line(c1_data, capsys):
+    notes = b"\xffok".decode("utf-8", "surrogateescape")  # what argv gives for such bytes
+    code, _, err = run(capsys, "session", "C1", "--date", "2026-11-05", "--notes", notes,
+                       "--data", c1_data)  # fmt: skip
+    assert code == 1 and "not valid UTF-8" in err and err.count("\n") == 1

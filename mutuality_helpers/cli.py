@@ -517,6 +517,11 @@ def report(
     from .batch import default_jobs, render_reports
     from .render import render_one
     from .report import plan
+    from .scratch import sweep, sweep_kernel_folders
+
+    # A killed batch's half-printed PDFs and kernel socket folders (their writers are gone).
+    sweep(store.data_dir)
+    sweep_kernel_folders()
 
     options = {"include_reflections": include_reflections, "paper": paper}
     if as_of:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 #: The newest migration: what these tables are. A change to a table is a new migration,
 #: and this names it (tests/test_migrate.py checks it against Alembic's head).
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 
 metadata = sa.MetaData()
 
@@ -33,6 +33,8 @@ couples_table = sa.Table(
     sa.Column("name_a", sa.String, nullable=False, server_default=""),
     sa.Column("name_b", sa.String, nullable=False, server_default=""),
     sa.Column("created_at", sa.String, nullable=False),
+    # Created by `mutuality demo` (revision 0004): the only couples demo may change.
+    sa.Column("synthetic", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 answers_table = sa.Table(
     "answers",

@@ -302,3 +302,38 @@ def test_invalid_utf8_in_notes_is_one_line(c1_data, capsys):
     code, _, err = run(capsys, "session", "C1", "--date", "2026-11-05", "--notes", notes,
                        "--data", c1_data)  # fmt: skip
     assert code == 1 and "not valid UTF-8" in err and err.count("\n") == 1
+
+
+# -- 3. demo data is marked synthetic; demo never touches a couple it did not create --------
+
+
+def test_demo_never_touches_a_real_couple_with_a_demo_id(tmp_path, capsys):
+    from mutuality_helpers.demo import load_demo
+
+    data = tmp_path / "d"
+    real = tmp_path / "real.csv"
+    real.write_text("couple_id,name_a,name_b\nD001,Ana,Ben\n")
+    answers = tmp_path / "answers.csv"
+    answers.write_text("couple_id,partner,week,item,value\nD001,A,2026-11-02,energy,5\n")
+    assert run(capsys, "import", real, answers, "--data", data)[0] == 0
+    with Store(data) as s:
+        before = (s.couples().to_dict("records"), s.answers().to_dict("records"), len(s.sessions()))
+        with pytest.raises(Exception, match="D001 is already in the store and is not demo data"):
+            load_demo(s)
+        after = (s.couples().to_dict("records"), s.answers().to_dict("records"), len(s.sessions()))
+    assert after == before
+
+
+def test_demo_couples_are_marked_synthetic_and_reloading_changes_nothing(demo_store):
+    import sqlalchemy as sa
+
+    from mutuality_helpers.demo import load_demo
+    from mutuality_helpers.schema import couples_table
+
+    rows = demo_store.read(sa.select(couples_table.c.couple_id, couples_table.c.synthetic))
+    assert rows and all(bool(r[1]) for r in rows)
+    demo_store.add_couple("C001", "Real", "Person")
+    counts = load_demo(demo_store)
+    assert counts["answers_added"] == 0 and counts["sessions_added"] == 0
+    rows = dict(demo_store.read(sa.select(couples_table.c.couple_id, couples_table.c.synthetic)))
+    assert rows["C001"] is False or rows["C001"] == 0

@@ -205,7 +205,8 @@ def serve_limit(name: str, help: str, metavar: str | None = None) -> Callable:
     "--public-url",
     default=None,
     metavar="URL",
-    help="The address partners use (the TLS proxy's, e.g. https://checkin.example.org).",
+    help="The address partners use (the TLS proxy's, e.g. https://checkin.example.org; "
+    "default: public_url in practice.yaml).",
 )
 @serve_limit("max_forms", "Forms open at once; one more partner is asked to come back in a minute.")
 @serve_limit("pool", "Preheated check-in kernels kept ready (0: none).")
@@ -218,6 +219,15 @@ def serve_limit(name: str, help: str, metavar: str | None = None) -> Callable:
     multiple=True,
     metavar="COUPLE",
     help="Print both partners' links for COUPLE (repeatable).",
+)
+@click.option(
+    "--expires",
+    "link_days",
+    type=click.IntRange(1, 366),
+    default=56,
+    show_default=True,
+    metavar="DAYS",
+    help="The links printed by --links work for this many days.",
 )
 @click.option(
     "--nginx-site",
@@ -238,6 +248,7 @@ def serve(
     pool: int,
     idle_timeout: int,
     links_for: tuple[str, ...],
+    link_days: int,
     nginx_site: tuple[str, str] | None,
 ) -> None:
     """Serve the couples' worksheets (Voila, bounded and private) on 127.0.0.1 until stopped."""
@@ -251,11 +262,13 @@ def serve(
             "--token would show the secret to every local user (ps): put it in an owner-only "
             "file (--token-file FILE) or in MUTUALITY_TOKEN"
         )
+    from .practice import public_url as practice_url
+
     options = ServeOptions(
         port=port,
         address=address,
         token=read_token(token_file),
-        public_url=public_url,
+        public_url=public_url or practice_url(store.data_dir),
         max_forms=max_forms,
         pool=pool,
         idle_timeout=idle_timeout,
@@ -270,7 +283,7 @@ def serve(
     couples = [store.require_couple(c) for c in links_for]
     data = store.data_dir
     store.close()  # the server itself never opens the store; the forms' kernels do
-    code = run_server(data, options, announce=click.echo, links_for=couples)
+    code = run_server(data, options, announce=click.echo, links_for=couples, link_days=link_days)
     if code:
         raise click.ClickException(f"the form server stopped with exit code {code}")
 
@@ -346,6 +359,101 @@ def erase(store: Store, couple: str, yes: bool) -> None:
             f"{len(result.leftovers)} file(s) in the data folder still mention {couple} "
             f"(not deleted, check and remove them by hand): {shown}"
         )
+
+
+@cli.command()
+@click.argument("couple")
+@click.option("--week", default=None, help="Bind the links to this one week (its Monday).")
+@click.option(
+    "--expires",
+    type=click.IntRange(1, 366),
+    default=56,
+    show_default=True,
+    metavar="DAYS",
+    help="The links work for this many days.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the handout PDFs (default: <data>/reports/handouts).",
+)
+@click.option(
+    "--base-url",
+    default=None,
+    metavar="URL",
+    help="Where partners reach the forms (default: public_url in practice.yaml).",
+)
+@click.option(
+    "--form",
+    "instrument",
+    type=click.Choice(["weekly_checkin", "mutuality_inventory"]),
+    default="weekly_checkin",
+    show_default=True,
+    help="Which worksheet the links open.",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Owner-only file with the server's access token, if it needs one (else $MUTUALITY_TOKEN).",
+)
+@data_option
+def links(
+    store: Store,
+    couple: str,
+    week: str | None,
+    expires: int,
+    out: Path | None,
+    base_url: str | None,
+    instrument: str,
+    token_file: Path | None,
+) -> None:
+    """Print each partner's link and write a one-page handout PDF (link and QR code) each."""
+    from .handout import make_handouts, resolve_base_url
+    from .serve import read_token
+
+    base = resolve_base_url(base_url, store.data_dir)
+    made = make_handouts(
+        store, couple, base, instrument, week, expires, out, token=read_token(token_file)
+    )
+    for h in made:
+        bound = f", week of {h.week}" if h.week else ""
+        click.echo(f"{h.couple_id} partner {h.partner} (until {h.expires}{bound}): {h.link}")
+        click.echo(f"  handout: {h.path}")
+
+
+@cli.command()
+@click.argument("couple")
+@click.option("--name-a", default="", help="Partner A's display name (optional).")
+@click.option("--name-b", default="", help="Partner B's display name (optional).")
+@data_option
+def reuse(store: Store, couple: str, name_a: str, name_b: str) -> None:
+    """Use an erased couple id again: create a new, empty couple under it."""
+    generations = store.reuse_id(couple, name_a, name_b)
+    click.echo(
+        f"{couple}: a new couple under an erased id; links of the erased couple stay refused "
+        f"(link generation {generations['A']})"
+    )
+
+
+@cli.command()
+@click.argument("couple")
+@click.option(
+    "--partner",
+    type=click.Choice(["A", "B"], case_sensitive=False),
+    default=None,
+    help="Only this partner's links (default: both partners').",
+)
+@data_option
+def revoke(store: Store, couple: str, partner: str | None) -> None:
+    """Retire every link handed out so far to COUPLE's partners (or one partner)."""
+    generations = store.revoke_links(couple, partner.upper() if partner else None)
+    who = f"partner {partner.upper()}'s" if partner else "both partners'"
+    click.echo(
+        f"{couple}: {who} earlier links no longer open a form; make new ones with "
+        f"`mutuality links {couple}` (generations A {generations['A']}, B {generations['B']})"
+    )
 
 
 class _AlertsGroup(click.Group):

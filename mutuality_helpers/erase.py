@@ -13,6 +13,12 @@ touched. Scratch files of killed runs are swept first. It removes the couple's
 reports (``reports/<id>/``) and worksheets (``worksheets/<id>*``). Finally it scans
 the data folder (except the committed synthetic ``demo/`` set) for the couple id and
 reports any file that still mentions it.
+
+In the same write transaction as the deletion, the id is tombstoned (``erased_couples``:
+a digest of the id, the time, the couple's highest link generation; in every backup that
+has the table too): a save that was waiting for the lock, or comes later from a form
+still open in a browser, is then refused instead of bringing the couple back, and the id
+is used again only through ``mutuality reuse``.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from .exceptions import StoreError, UnknownCouple
 from .scratch import sweep
 from .sqlitefile import SQLITE_HEADER, connect, integrity
 from .store import Store
+from .store_answers import erased_digest, now_iso
 from .validation import parse_couple_id
 
 # Characters a couple id may contain: a file named "<id><one of these>..." may belong
@@ -68,11 +75,45 @@ def _couple_tables(con: sqlite3.Connection) -> list[str]:
     ]
 
 
-def _erase_in_file(path: Path, couple_id: str, wal: bool, always_compact: bool) -> dict[str, int]:
+def _tombstone(con: sqlite3.Connection, couple_id: str, generation: int) -> int:
+    """Record ``couple_id`` as erased in this file (inside its write transaction).
+
+    Only where the couple is known (a row of it, or a tombstone already): erasing an id
+    never used tombstones nothing. Returns the link generation recorded (the highest seen).
+    """
+    has_table = con.execute(
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='erased_couples'"
+    ).fetchone()
+    if not has_table:
+        return generation
+    digest = erased_digest(couple_id)
+    row = con.execute(
+        "SELECT max(link_generation_a, link_generation_b) FROM couples WHERE couple_id = ?",
+        (couple_id,),
+    ).fetchone()
+    old = con.execute(
+        "SELECT link_generation FROM erased_couples WHERE id_digest = ?", (digest,)
+    ).fetchone()
+    if row is None and old is None and generation == 0:
+        return generation
+    generation = max(generation, row[0] if row else 0, old[0] if old else 0)
+    con.execute(
+        "INSERT INTO erased_couples (id_digest, erased_at, link_generation) VALUES (?, ?, ?)"
+        " ON CONFLICT (id_digest) DO UPDATE SET link_generation = excluded.link_generation",
+        (digest, now_iso(), generation),
+    )
+    return generation
+
+
+def _erase_in_file(
+    path: Path, couple_id: str, wal: bool, always_compact: bool, generation: int = 0
+) -> tuple[dict[str, int], int]:
     """Delete the couple from the SQLite file ``path`` and leave no freed bytes behind.
 
     The file is rebuilt when rows were deleted, or always with ``always_compact`` (the
-    store: a second run after a busy WAL must still finish the job).
+    store: a second run after a busy WAL must still finish the job). In the same
+    transaction the id is tombstoned (:func:`_tombstone`); returns the deleted row counts
+    and the link generation the tombstone holds (0: none).
 
     Raises
     ------
@@ -86,6 +127,8 @@ def _erase_in_file(path: Path, couple_id: str, wal: bool, always_compact: bool) 
         counts: dict[str, int] = {}
         con.execute("BEGIN IMMEDIATE")
         try:
+            # Before the rows go: the tombstone keeps the couple's highest link generation.
+            generation = _tombstone(con, couple_id, generation)
             for table in _couple_tables(con):
                 cur = con.execute(f'DELETE FROM "{table}" WHERE couple_id = ?', (couple_id,))
                 counts[table] = cur.rowcount
@@ -96,7 +139,7 @@ def _erase_in_file(path: Path, couple_id: str, wal: bool, always_compact: bool) 
                 con.execute("ROLLBACK")
             raise
         if not always_compact and sum(counts.values()) == 0:
-            return counts
+            return counts, generation
         # Rebuild the file: no free page keeps an old copy of a deleted row.
         con.execute("VACUUM")
         if wal:
@@ -107,7 +150,7 @@ def _erase_in_file(path: Path, couple_id: str, wal: bool, always_compact: bool) 
                     "old copies may remain in its write-ahead log; close it and run "
                     f"'mutuality erase {couple_id} --yes' again"
                 )
-        return counts
+        return counts, generation
     finally:
         con.close()
 
@@ -125,7 +168,7 @@ def _rows_of(path: Path, couple_id: str) -> int:
         con.close()
 
 
-def _clean_backup(path: Path, couple_id: str) -> None:
+def _clean_backup(path: Path, couple_id: str, generation: int) -> None:
     """Erase ``couple_id`` from the backup ``path`` on a copy, renamed over it when checked.
 
     The backup itself is only ever read: a crash at any point leaves it as it was (or,
@@ -136,7 +179,7 @@ def _clean_backup(path: Path, couple_id: str) -> None:
         check = _copy(path, scratch, standalone=True)
         if check != "ok":
             raise StoreError(f"{path} failed its integrity check ({check}); left untouched")
-        _erase_in_file(scratch, couple_id, wal=False, always_compact=True)
+        _erase_in_file(scratch, couple_id, False, True, generation)
         con = connect(scratch, read_only=True)
         try:
             check = integrity(con, full=True)
@@ -209,7 +252,7 @@ def erase_couple(store: Store, couple_id: str) -> EraseResult:
     store.close()
     sweep(data)  # a killed backup's scratch file may hold the couple too
     try:
-        erased = _erase_in_file(store.path, couple_id, wal=True, always_compact=True)
+        erased, generation = _erase_in_file(store.path, couple_id, wal=True, always_compact=True)
     except sqlite3.OperationalError as exc:
         raise StoreError(
             f"erase of {couple_id} failed: {exc}; the store is as it was before, or the couple "
@@ -222,9 +265,11 @@ def erase_couple(store: Store, couple_id: str) -> EraseResult:
     if reports.exists():
         _remove(reports)
         result.files.append(reports)
-    worksheets = config.worksheets_dir(data)
-    if worksheets.is_dir():
-        for entry in sorted(worksheets.iterdir()):
+    # Worksheets, and link handouts (reports/handouts/<id>-<partner>-<form>.pdf).
+    for folder in (config.worksheets_dir(data), config.reports_dir(data) / "handouts"):
+        if not folder.is_dir():
+            continue
+        for entry in sorted(folder.iterdir()):
             if _owner_of(entry.name, known_ids) == couple_id:
                 _remove(entry)
                 result.files.append(entry)
@@ -237,13 +282,14 @@ def erase_couple(store: Store, couple_id: str) -> EraseResult:
             result.leftovers.append(path)  # interrupted mid-write: named, not touched
             continue
         try:
-            if not _rows_of(path, couple_id) and not _mentions(path, couple_id, others):
-                continue
-            _clean_backup(path, couple_id)
+            held = _rows_of(path, couple_id)
+            # Cleaned (and tombstoned, see _tombstone) on a copy; the backup is only read.
+            _clean_backup(path, couple_id, generation)
         except (sqlite3.DatabaseError, StoreError, OSError):
             result.leftovers.append(path)  # not a readable store: named, not touched
             continue
-        result.backups_cleaned.append(path)
+        if held:
+            result.backups_cleaned.append(path)
 
     # Anything else in the data folder that still names the couple is reported, not
     # deleted: it is not ours to judge (the committed synthetic demo set is skipped).

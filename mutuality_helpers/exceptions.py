@@ -81,3 +81,7 @@ class UnknownAlert(MutualityError):
 
 class ServeError(MutualityError):
     """The Voila app cannot be started as asked (e.g. a public address without a token)."""
+
+
+class ErasedCouple(UnknownCouple):
+    """The couple id was erased: nothing is written for it until ``mutuality reuse``."""

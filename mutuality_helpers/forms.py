@@ -64,6 +64,10 @@ class InstrumentForm:
         The week answered (any day of it, or its Monday); default the current week.
     today
         The date taken as today (for tests); default :func:`~mutuality_helpers.weeks.today`.
+    link
+        The parsed partner link the form was opened with (:func:`parse_link_query`), if
+        any: a link bound to a week offers that week only, and every save checks the link
+        again inside its transaction (expired, revoked or erased since: nothing is saved).
 
     Attributes
     ----------
@@ -82,8 +86,11 @@ class InstrumentForm:
         partner: str,
         week: Any = None,
         today: dt.date | None = None,
+        link: dict[str, Any] | None = None,
     ):
         self.store = store
+        self.link = link
+        self.bound_week: dt.date | None = link["week"] if link else None
         self.instrument = get_instrument(instrument) if isinstance(instrument, str) else instrument
         self.couple_id = store.require_couple(couple_id)
         self.partner = parse_partner(partner)
@@ -92,6 +99,8 @@ class InstrumentForm:
         self.status = ""
         self.message = ""
         first_week = week_of(self.today) if week is None else week_of(parse_date(week, "week"))
+        if self.bound_week is not None:
+            first_week = self.bound_week
 
         self.fields: dict[str, ItemField] = {
             item.id: FIELD_TYPES[item.type](item) for item in self.instrument.items
@@ -148,6 +157,8 @@ class InstrumentForm:
         return self.widget._repr_mimebundle_(**kwargs)
 
     def _week_options(self, chosen: dt.date) -> list[tuple[str, dt.date]]:
+        if self.bound_week is not None:  # the link is for this week only
+            return [(week_label(self.bound_week).capitalize(), self.bound_week)]
         current = week_of(self.today)
         weeks = {current - dt.timedelta(weeks=n) for n in range(WEEKS_OFFERED + 1)}
         weeks.add(chosen)
@@ -253,7 +264,7 @@ class InstrumentForm:
     def _save(self, answers: list[Answer]) -> None:
         self.save_button.disabled = True
         try:
-            self.store.save_answers(answers, source=self.source)
+            self.store.save_answers(answers, source=self.source, link=self.link)
         except Exception as exc:  # noqa: BLE001 -- whatever broke, the partner keeps the answers
             self.status = "error"
             self._say(notices.cannot_save(exc))
@@ -319,10 +330,12 @@ def notebook_form(
             link = parse_link_query(qs, data_dir)
             couple_id, partner = link["couple_id"], link["partner"]
             week = link["week"] if week is None else week
+        else:
+            link = None
         params = form_parameters(couple_id, partner, week, data_dir)
         store = Store(params["data_dir"], create=False)
         return InstrumentForm(
-            store, instrument, params["couple_id"], params["partner"], params["week"]
+            store, instrument, params["couple_id"], params["partner"], params["week"], link=link
         )
     except LinkError as exc:
         return notice(notices.link_refused(exc), urgent_help_for_forms(data_dir))

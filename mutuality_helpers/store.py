@@ -184,6 +184,8 @@ class Store(CouplesAndAnswers):
         agreements = parse_text(agreements, "agreements", SESSION_TEXT_LIMIT)
         st = sessions_table
         with self.atomic() as conn:
+            # Checked again inside the write: an erasure that committed a moment ago wins.
+            self.require_couple(couple_id)
             last = conn.execute(
                 sa.select(sa.func.max(st.c.number)).where(st.c.couple_id == couple_id)
             ).scalar()
@@ -210,6 +212,7 @@ class Store(CouplesAndAnswers):
         values["saved_at"] = now_iso()
         st = sessions_table
         with self.atomic() as conn:
+            self.require_couple(couple_id)  # inside the write: not erased meanwhile
             conn.execute(
                 st.update()
                 .where(st.c.couple_id == couple_id, st.c.number == number)

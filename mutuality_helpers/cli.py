@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import json
 import sys
-import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ import click
 
 from . import config
 from .exceptions import MutualityError
+from .formatting import printable
 
 if TYPE_CHECKING:
     from .store import Store
@@ -92,12 +92,16 @@ def demo(store: Store) -> None:
 
 @cli.command(name="import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@data_option(create=True)
-def import_(store: Store, files: tuple[Path, ...]) -> None:
+@DATA_OPTION
+def import_(files: tuple[Path, ...], data: Path | None) -> None:
     """Import interchange CSV files (answers, seasons or couples); all or nothing."""
-    from .interchange import import_files
+    from .interchange import import_files, parse_csv
+    from .store import Store
 
-    result = import_files(store, files)
+    # Checked before the store is opened: a rejected file creates no store in a new folder.
+    checked = [parse_csv(p) for p in files]
+    with Store(data, create=True) as store:
+        result = import_files(store, files, checked)
     for parsed in result.files:
         click.echo(f"{parsed.path}: {parsed.kind}, {parsed.rows} row(s) checked")
     counts = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in result.counts.items())
@@ -284,18 +288,6 @@ def serve(
         raise click.ClickException(f"the form server stopped with exit code {code}")
 
 
-def printable(text: str) -> str:
-    """``text`` for a terminal: control and bidi-override characters shown escaped.
-
-    Names and notes come from clients and imported files; an escape sequence in a
-    name must not recolour, clear or reorder the therapist's terminal.
-    """
-    return "".join(
-        ch if unicodedata.category(ch)[0] != "C" else ch.encode("unicode_escape").decode("ascii")
-        for ch in str(text)
-    )
-
-
 @cli.command()
 @data_option
 def backup(store: Store) -> None:
@@ -310,9 +302,18 @@ def backup(store: Store) -> None:
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Restore a file that holds no couples (empties the caseload).",
+)
 @DATA_OPTION
-def restore(file: Path, yes: bool, data: Path | None) -> None:
-    """Replace the store with the backup FILE (the current store is backed up first)."""
+def restore(file: Path, yes: bool, allow_empty: bool, data: Path | None) -> None:
+    """Replace the store with the backup FILE (the current store is backed up first).
+
+    What FILE holds (couples, answers, last answer) is shown first; a file with no couples
+    is refused unless --allow-empty.
+    """
     # No data_option: restoring is how a damaged store is repaired, so it must not be opened.
     from .backup import check_backup_file
     from .backup import restore as restore_store
@@ -320,14 +321,15 @@ def restore(file: Path, yes: bool, data: Path | None) -> None:
     if not yes:
         # A bad file is refused before anyone is asked anything (restore checks it anyway,
         # so with --yes the full integrity check is not run twice).
-        check_backup_file(file)
+        contents = check_backup_file(file, allow_empty)
+        click.echo(f"{file} holds {contents}", err=True)
         click.confirm(f"Replace {config.store_path(data)} with {file}?", abort=True)
-    result = restore_store(file, data)
+    result = restore_store(file, data, allow_empty)
     if result.safety_backup:
         click.echo(f"the store as it was is kept in {result.safety_backup}", err=True)
     if result.set_aside:
         click.echo(f"the damaged store was moved, unchanged, to {result.set_aside}", err=True)
-    click.echo(f"restored {result.store} from {result.restored_from}")
+    click.echo(f"restored {result.store} from {result.restored_from} ({result.contents})")
 
 
 @cli.command()
@@ -623,6 +625,11 @@ def report(
     from .batch import default_jobs, render_reports
     from .render import render_one
     from .report import plan
+    from .scratch import sweep, sweep_kernel_folders
+
+    # A killed batch's half-printed PDFs and kernel socket folders (their writers are gone).
+    sweep(store.data_dir)
+    sweep_kernel_folders()
 
     options = {"include_reflections": include_reflections, "paper": paper}
     if as_of:
@@ -647,6 +654,14 @@ def report(
         raise MutualityError(f"{len(failed)} of {len(outcomes)} report(s) failed")
 
 
+def os_error(exc: OSError) -> str:
+    """An operating-system error as one line: what failed, and on which file."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None:
+        return f"{reason}"
+    return f"cannot use {exc.filename}: {reason}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning every error into one line on stderr."""
     try:
@@ -665,6 +680,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         click.echo("mutuality: interrupted", err=True)
+        return EXIT_ERROR
+    except OSError as exc:
+        # A file that cannot be written or read (no such folder, no permission, a full
+        # disk): the system's reason and the file, on one line.
+        click.echo(f"mutuality: {os_error(exc)}".replace("\n", " "), err=True)
         return EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 -- the promise is: never a traceback
         click.echo(

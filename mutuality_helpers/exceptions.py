@@ -39,6 +39,10 @@ class StoreError(MutualityError):
     """The store is missing, damaged, foreign, or could not be written."""
 
 
+class OutputRefused(MutualityError):
+    """A file the user named would overwrite one of the program's own files (nothing written)."""
+
+
 class UnknownCouple(MutualityError):
     """No couple with that id is in the store."""
 

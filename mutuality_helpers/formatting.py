@@ -9,6 +9,7 @@ only): the command line formats with it too.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -138,3 +139,15 @@ def long_time(value: Any) -> str:
         return MISSING
     moment = dt.datetime.fromisoformat(str(value)).astimezone(dt.UTC)
     return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
+
+
+def printable(text: str) -> str:
+    """``text`` for a terminal: control and bidi-override characters shown escaped.
+
+    Names and notes come from clients and imported files; an escape sequence in a
+    name must not recolour, clear or reorder the therapist's terminal.
+    """
+    return "".join(
+        ch if unicodedata.category(ch)[0] != "C" else ch.encode("unicode_escape").decode("ascii")
+        for ch in str(text)
+    )

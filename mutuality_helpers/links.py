@@ -31,7 +31,7 @@ from .validation import parse_couple_id, parse_date, parse_partner, parse_week
 if TYPE_CHECKING:
     from .store import Store
 
-KEY_NAME = "link.key"
+KEY_NAME = config.LINK_KEY_NAME
 #: How long a link works unless the therapist says otherwise (``--expires DAYS``).
 DEFAULT_EXPIRY_DAYS = 56
 #: The longest a link may work: a link is a key to a partner's form.

@@ -20,6 +20,7 @@ from typing import Any
 
 from . import config
 from .exceptions import ReportError
+from .scratch import scratch_prefix
 
 TEMPLATE_NAME = "mutuality_report"
 # Notebook furniture that must never reach a clinical record (checked on the HTML before
@@ -39,7 +40,7 @@ def write_pdf(html: str, out: Path, fonts: Any = None, lock_folder: bool = True)
     out = Path(out)
     if lock_folder or not out.parent.is_dir():
         config.private_dir(out.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}-", suffix=".pdf.part", dir=out.parent)
+    fd, tmp = tempfile.mkstemp(prefix=scratch_prefix(out.stem), suffix=".pdf.part", dir=out.parent)
     try:
         os.fchmod(fd, config.PRIVATE_FILE_MODE)
         with os.fdopen(fd, "wb") as fh:

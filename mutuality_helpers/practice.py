@@ -25,7 +25,7 @@ from . import config
 from .exceptions import SettingsError, ValidationError
 from .validation import parse_text
 
-PRACTICE_FILE = "practice.yaml"
+PRACTICE_FILE = config.PRACTICE_NAME
 URGENT_HELP_ENV = "MUTUALITY_URGENT_HELP"
 #: What every form says when the practice has set nothing.
 DEFAULT_URGENT_HELP = (

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 #: The newest migration: what these tables are. A change to a table is a new migration,
 #: and this names it (tests/test_migrate.py checks it against Alembic's head).
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 
 metadata = sa.MetaData()
 
@@ -37,6 +37,8 @@ couples_table = sa.Table(
     # raising it (``mutuality revoke``) retires every link handed out before.
     sa.Column("link_generation_a", sa.Integer, nullable=False, server_default="1"),
     sa.Column("link_generation_b", sa.Integer, nullable=False, server_default="1"),
+    # Created by `mutuality demo` (revision 0005): the only couples demo may change.
+    sa.Column("synthetic", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 # Erased couple ids (revision 0004): a late save for one is refused, and the id comes back
 # only through ``mutuality reuse``. No content: a digest of the id (so the id itself is in

@@ -39,6 +39,10 @@ class StoreError(MutualityError):
     """The store is missing, damaged, foreign, or could not be written."""
 
 
+class OutputRefused(MutualityError):
+    """A file the user named would overwrite one of the program's own files (nothing written)."""
+
+
 class UnknownCouple(MutualityError):
     """No couple with that id is in the store."""
 
@@ -90,3 +94,7 @@ class UnknownAlert(MutualityError):
 
 class ServeError(MutualityError):
     """The Voila app cannot be started as asked (e.g. a public address without a token)."""
+
+
+class ErasedCouple(UnknownCouple):
+    """The couple id was erased: nothing is written for it until ``mutuality reuse``."""

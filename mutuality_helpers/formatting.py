@@ -9,6 +9,7 @@ only): the command line formats with it too.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -123,12 +124,33 @@ def week_label(week: dt.date) -> str:
     return f"week of Monday {week.day} {week:%B %Y}"
 
 
+def sentence_start(text: str) -> str:
+    """``text`` with its first letter capitalised and nothing else changed.
+
+    ``str.capitalize`` lower-cases the rest ("Week of monday 30 november"); English
+    writes day and month names with capitals wherever they stand.
+    """
+    return text[:1].upper() + text[1:]
+
+
 def long_time(value: Any) -> str:
     """An ISO UTC time (what ``saved_at`` holds) for people, e.g. ``"25 Nov 2026, 20:14 UTC"``."""
     if missing(value) or value == "":
         return MISSING
     moment = dt.datetime.fromisoformat(str(value)).astimezone(dt.UTC)
     return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
+
+
+def printable(text: str) -> str:
+    """``text`` for a terminal: control and bidi-override characters shown escaped.
+
+    Names and notes come from clients and imported files; an escape sequence in a
+    name must not recolour, clear or reorder the therapist's terminal.
+    """
+    return "".join(
+        ch if unicodedata.category(ch)[0] != "C" else ch.encode("unicode_escape").decode("ascii")
+        for ch in str(text)
+    )
 
 
 def day_name(value: Any) -> str:

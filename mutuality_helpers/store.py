@@ -213,6 +213,8 @@ class Store(CouplesAndAnswers):
         agreements = parse_text(agreements, "agreements", SESSION_TEXT_LIMIT)
         st, ht = sessions_table, session_history_table
         with self.atomic() as conn:
+            # Checked again inside the write: an erasure that committed a moment ago wins.
+            self.require_couple(couple_id)
             if not same_day:
                 self._refuse_same_day(conn, couple_id, day)
             numbers = [

@@ -45,6 +45,7 @@ CONDA_NAMES: dict[str, str] = {
     "platformdirs": "platformdirs",
     "nbstripout": "nbstripout",
     "websockets": "websockets",
+    "segno": "segno",
     "pytest": "pytest",
     "nbval": "nbval",
     "hypothesis": "hypothesis",
@@ -54,6 +55,7 @@ CONDA_NAMES: dict[str, str] = {
     "mypy": "mypy",
     "uv": "uv",
     "psutil": "psutil",
+    "zxing-cpp": "zxing-cpp",
 }
 HEADER = """\
 # Conda / Binder environment (conda-forge): pyproject.toml's dependencies at uv.lock's

@@ -6,8 +6,8 @@ and when they stopped being current. ``session_drafts`` keeps what a therapist t
 session workbook's notes and agreements until it is saved into the session (``number`` 0: the
 notes of the session not recorded yet).
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | None = "0003"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | None = None
 depends_on: str | None = None
 

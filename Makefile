@@ -11,6 +11,11 @@ UV := $(BIN)/uv
 UV_VERSION := 0.13.9
 # Touched once .venv holds exactly what uv.lock says (remade when the lock or pyproject change).
 INSTALLED := $(VENV)/.installed-from-lock
+# The browser tests' npm packages (axe-core), exactly as package-lock.json says: npm ci.
+NPM ?= npm
+NODE_INSTALLED := node_modules/.installed-from-lock
+# Where `make screenshots` writes the forms' PNGs for review (git-ignored).
+SCREENSHOTS ?= screenshots
 # uv uses the Python it is given and never downloads one.
 export UV_PYTHON_DOWNLOADS := never
 # Debian packages the reports (Pango; DejaVu and Noto fonts, so every script and emoji a
@@ -26,7 +31,7 @@ LAB_ARGS ?=
 # Jupyter refuses to start as root without --allow-root (root is how `make` installs apt packages).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help demo test lab serve lint format bench lock system-deps clean-venv hooks
+.PHONY: help demo test lab serve lint format bench lock system-deps clean-venv hooks screenshots
 
 help: ## Show this help
 	@echo "Mutuality Workbook: make <target>"
@@ -58,10 +63,17 @@ system-deps: ## Install the Debian packages for PDFs and browser tests (says whi
 		echo "note: missing Debian packages (ask your admin to install): $$missing"; \
 	fi
 
+$(NODE_INSTALLED): package-lock.json package.json
+	@command -v $(NPM) >/dev/null || { \
+		echo "note: npm not found (Debian: apt-get install npm); the accessibility checks (axe-core) cannot be installed"; \
+		exit 0; }; \
+	echo "make: installing the browser tests' npm packages (axe-core) from package-lock.json: $(NPM) ci"; \
+	$(NPM) ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch $@
+
 demo: system-deps $(INSTALLED) ## Create .venv, install from uv.lock, seed the demo couples, render a demo PDF report
 	$(BIN)/mutuality demo
 
-test: system-deps $(INSTALLED) ## Install from uv.lock what the tests need and run them all
+test: system-deps $(INSTALLED) $(NODE_INSTALLED) ## Install from uv.lock (and npm's lock) what the tests need and run them all
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lock: $(UV) ## Refresh uv.lock to the newest versions pyproject.toml allows; re-pin environment.yml to it
@@ -78,6 +90,9 @@ lab: $(INSTALLED) ## Open the notebooks in JupyterLab
 
 serve: $(INSTALLED) ## Serve the couples' worksheets as a Voila app on 127.0.0.1
 	$(BIN)/mutuality serve
+
+screenshots: system-deps $(INSTALLED) ## PNGs of both partner forms at 1280 and 390 px into screenshots/ (for review)
+	$(BIN)/python tools/screenshots.py --out $(SCREENSHOTS)
 
 lint: $(INSTALLED) ## ruff check, ruff format check, mypy
 	$(BIN)/ruff check mutuality_helpers tests benchmarks tools

@@ -3,8 +3,13 @@
 ``backup`` uses SQLite's online backup API: it copies a consistent snapshot of
 the store while partners keep saving (in WAL mode a reader never blocks a
 writer). The copy is a self-contained file (rollback journal, no ``-wal``
-beside it) in ``<data>/backups/``, owner-only, and is checked before it is
-reported.
+beside it) in ``<data>/backups/``, owner-only. It is written under a scratch
+name (:mod:`~mutuality_helpers.scratch`), fully integrity-checked and flushed to
+disk, and only then renamed ``workbook-<time>.sqlite``: a backup killed half-way
+never leaves a file named like a good backup (its scratch file is swept later).
+
+``restore`` refuses a file with no couples (``allow_empty`` to restore one anyway)
+and :func:`describe` says what a file holds before anything is replaced.
 
 ``restore`` first proves the file is a healthy Mutuality store, keeps a backup
 of the current store, and then copies the file *into* the live store through
@@ -17,8 +22,8 @@ than written over.
 A PostgreSQL store (``--store URL`` / ``MUTUALITY_STORE``) is backed up and restored with
 the server's own ``pg_dump``/``pg_restore`` (:mod:`~mutuality_helpers.pgstore`): the same
 commands, the same folder, the same checks (a backup is complete before it gets its name
-and is read back; a restore keeps a backup of the current store first and is one
-transaction).
+and is read back; what a backup holds is shown before a restore; a restore keeps a backup
+of the current store first and is one transaction).
 """
 
 from __future__ import annotations
@@ -26,11 +31,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import config
 from .exceptions import StoreError
+from .scratch import scratch_prefix, sweep
 from .sqlitefile import check_store_file, connect, integrity
 
 BACKUP_SUFFIX = ".sqlite"
@@ -48,28 +55,38 @@ class RestoreResult:
     store: Path | str
     safety_backup: Path | None
     set_aside: Path | None
+    contents: StoreContents
+
+
+@dataclass(frozen=True)
+class StoreContents:
+    """What a store file holds: how many couples and answers, and the last answered week."""
+
+    couples: int
+    answers: int
+    last_answer: str | None
+
+    def __str__(self) -> str:
+        last = f", last answer {self.last_answer}" if self.last_answer else ""
+        return f"{self.couples} couple(s), {self.answers} answer(s){last}"
+
+
+def describe(path: str | os.PathLike) -> StoreContents:
+    """Count what the store file ``path`` holds, reading it only (it is never changed)."""
+    con = connect(Path(path), read_only=True)
+    try:
+        couples = con.execute("SELECT count(*) FROM couples").fetchone()[0]
+        answers, last = con.execute("SELECT count(*), max(week) FROM answers").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} cannot be read ({exc}); left untouched") from None
+    finally:
+        con.close()
+    return StoreContents(int(couples), int(answers), last)
 
 
 def _utc_stamp() -> str:
     """The time in file names: UTC, to the microsecond, sorting in time order."""
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-
-
-def _new_private_path(folder: Path, stem: str, suffix: str = BACKUP_SUFFIX) -> Path:
-    """A fresh owner-only file in ``folder`` named after ``stem`` and the time (never reused)."""
-    config.private_dir(folder)
-    stamp = _utc_stamp()
-    for n in range(1000):
-        path = folder / f"{stem}-{stamp}{'' if n == 0 else f'-{n}'}{suffix}"
-        try:
-            # O_EXCL: two backups in the same microsecond never share a file.
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, config.PRIVATE_FILE_MODE)
-        except FileExistsError:
-            continue
-        os.close(fd)
-        os.chmod(path, config.PRIVATE_FILE_MODE)
-        return path
-    raise StoreError(f"could not find a free backup file name in {folder}")
 
 
 def _copy(source: Path, target: Path, standalone: bool) -> str:
@@ -99,6 +116,69 @@ def _copy_store(source: Path, target: Path) -> None:
     check = _copy(source, target, standalone=True)
     if check != "ok":
         raise StoreError(f"the backup {target} failed its integrity check ({check})")
+    _flush(target)
+
+
+def _flush(path: Path) -> None:
+    """Force ``path``'s bytes (and its folder's entry) to disk before it is renamed."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _flush_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def scratch_file(folder: Path, stem: str) -> Path:
+    """A new, empty, owner-only scratch file in ``folder`` (see :mod:`.scratch`)."""
+    config.private_dir(folder)
+    fd, name = tempfile.mkstemp(prefix=scratch_prefix(stem), suffix=f"{BACKUP_SUFFIX}.part",
+                                dir=folder)  # fmt: skip
+    os.fchmod(fd, config.PRIVATE_FILE_MODE)
+    os.close(fd)
+    return Path(name)
+
+
+def _discard(path: Path) -> None:
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _publish(scratch: Path, folder: Path, stem: str) -> Path:
+    """Give the complete, checked ``scratch`` file its backup name (never over another)."""
+    stamp = _utc_stamp()
+    for n in range(1000):
+        path = folder / f"{stem}-{stamp}{'' if n == 0 else f'-{n}'}{BACKUP_SUFFIX}"
+        try:
+            os.link(scratch, path)  # fails if the name is taken: no backup is overwritten
+        except FileExistsError:
+            continue
+        scratch.unlink()
+        _flush_folder(folder)
+        return path
+    raise StoreError(f"could not find a free backup file name in {folder}")
+
+
+def _new_dump_path(folder: Path, stem: str) -> Path:
+    """A fresh owner-only ``<stem>-<time>.pgdump`` placeholder (never reused)."""
+    config.private_dir(folder)
+    stamp = _utc_stamp()
+    for n in range(1000):
+        path = folder / f"{stem}-{stamp}{'' if n == 0 else f'-{n}'}{DUMP_SUFFIX}"
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, config.PRIVATE_FILE_MODE)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return path
+    raise StoreError(f"could not find a free backup file name in {folder}")
 
 
 def backup(
@@ -107,7 +187,7 @@ def backup(
     """Copy the store of ``data`` into ``<data>/backups/`` while others may keep writing.
 
     ``url`` (else ``MUTUALITY_STORE``) names a PostgreSQL store: it is dumped with
-    ``pg_dump`` into ``backups/<stem>-<time>.pgdump``.
+    ``pg_dump`` into ``backups/<stem>-<time>.pgdump`` (see :mod:`.pgstore`).
 
     Returns
     -------
@@ -124,7 +204,7 @@ def backup(
         assert url is not None
         from . import pgstore
 
-        dump = _new_private_path(config.backups_dir(data), stem, pgstore.DUMP_SUFFIX)
+        dump = _new_dump_path(config.backups_dir(data), stem)
         try:
             pgstore.dump(url, dump)
         except BaseException:
@@ -135,15 +215,21 @@ def backup(
     if not store.exists() or store.stat().st_size == 0:
         raise StoreError(f"there is no store at {store} to back up")
     check_store_file(store)
-    target = _new_private_path(config.backups_dir(data), stem)
+    folder = config.backups_dir(data)
+    sweep(config.data_dir(data))
+    scratch = scratch_file(folder, stem)
     try:
-        _copy_store(store, target)
-    except (sqlite3.Error, StoreError) as exc:
-        target.unlink(missing_ok=True)
+        _copy_store(store, scratch)
+        return _publish(scratch, folder, stem)
+    except (sqlite3.Error, OSError, StoreError) as exc:
+        _discard(scratch)
         if isinstance(exc, StoreError):
             raise
-        raise StoreError(f"backup of {store} failed: {exc}") from None
-    return target
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise StoreError(f"backup of {store} failed: {reason}; no backup was written") from None
+    except BaseException:
+        _discard(scratch)
+        raise
 
 
 def list_backups(data: str | os.PathLike | None = None) -> list[Path]:
@@ -151,8 +237,11 @@ def list_backups(data: str | os.PathLike | None = None) -> list[Path]:
     folder = config.backups_dir(data)
     if not folder.is_dir():
         return []
-    suffixes = (BACKUP_SUFFIX, DUMP_SUFFIX)
-    return sorted(p for p in folder.iterdir() if p.suffix in suffixes and p.is_file())
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix in (BACKUP_SUFFIX, DUMP_SUFFIX) and not p.name.startswith(".") and p.is_file()
+    )
 
 
 def is_dump(path: Path) -> bool:
@@ -164,30 +253,26 @@ def is_dump(path: Path) -> bool:
         return False
 
 
-def describe_backup(path: str | os.PathLike) -> str:
-    """One line saying what a backup file holds (checked first, see :func:`check_backup_file`)."""
-    path = check_backup_file(path)
-    if is_dump(path):
-        from .pgstore import describe_dump
-
-        return str(describe_dump(path))
-    con = connect(path, read_only=True)
-    try:
-        couples = con.execute("SELECT count(*) FROM couples").fetchone()[0]
-        answers = con.execute("SELECT count(*) FROM answers").fetchone()[0]
-    finally:
-        con.close()
-    stamp = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).isoformat(timespec="seconds")
-    return f"{path}: SQLite backup made {stamp}, {couples} couple(s), {answers} answer(s)"
+def unfinished(path: Path) -> str | None:
+    """The journal beside ``path`` when there is one: the file was left mid-write."""
+    # A backup is a rollback-journal file: a journal left beside it is a write cut short.
+    beside = Path(f"{path}-journal")
+    return beside.name if beside.exists() else None
 
 
-def check_backup_file(path: str | os.PathLike) -> Path:
+def check_backup_file(path: str | os.PathLike, allow_empty: bool = False) -> StoreContents:
     """Prove ``path`` is a healthy Mutuality store (full integrity check), without changing it.
+
+    Returns
+    -------
+    StoreContents
+        What it holds (:func:`describe`).
 
     Raises
     ------
     StoreError
-        For a missing, empty, foreign or damaged file.
+        For a missing, empty, foreign, damaged or unfinished file (a journal beside it),
+        one with no tables, or one with no couples unless ``allow_empty``.
     """
     path = Path(path)
     if not path.is_file():
@@ -198,11 +283,31 @@ def check_backup_file(path: str | os.PathLike) -> Path:
         from . import migrate
         from .pgstore import describe_dump
 
-        migrate.require_known(describe_dump(path).revision, str(path))
-        return path
-    # Header, tables, the full integrity check and the schema version.
-    check_store_file(path, full=True)
-    return path
+        dumped = describe_dump(path)
+        migrate.require_known(dumped.revision, str(path))
+        if dumped.couples == 0 and not allow_empty:
+            raise StoreError(
+                f"{path} holds no couples; restoring it would empty the caseload "
+                "(--allow-empty to restore it anyway)"
+            )
+        return StoreContents(dumped.couples, dumped.answers, None)
+    journal = unfinished(path)
+    if journal is not None:
+        raise StoreError(
+            f"{path} is not a finished backup ({journal} lies beside it: it was interrupted "
+            "mid-write); left untouched"
+        )
+    # Header, tables, the full integrity check and the schema version. An SQLite file
+    # without tables passes check_store_file (a store being created) but is no backup.
+    if check_store_file(path, full=True) is None:
+        raise StoreError(f"{path} is an SQLite file with no tables, not a Mutuality store")
+    contents = describe(path)
+    if contents.couples == 0 and not allow_empty:
+        raise StoreError(
+            f"{path} holds no couples; restoring it would empty the caseload "
+            "(--allow-empty to restore it anyway)"
+        )
+    return contents
 
 
 def _store_is_healthy(store: Path) -> bool:
@@ -214,7 +319,10 @@ def _store_is_healthy(store: Path) -> bool:
 
 
 def restore(
-    source: str | os.PathLike, data: str | os.PathLike | None = None, url: str | None = None
+    source: str | os.PathLike,
+    data: str | os.PathLike | None = None,
+    allow_empty: bool = False,
+    url: str | None = None,
 ) -> RestoreResult:
     """Replace the store of ``data`` with the backup ``source``, safely under concurrent use.
 
@@ -231,11 +339,12 @@ def restore(
     StoreError
         When ``source`` is not a healthy Mutuality store; nothing is changed then.
     """
-    source = check_backup_file(Path(source).expanduser().resolve())
+    source = Path(source).expanduser().resolve()
+    contents = check_backup_file(source, allow_empty)
     url = config.store_url(url)
     if config.is_server_store(url):
         assert url is not None
-        return _restore_server(source, data, url)
+        return _restore_server(source, data, url, contents)
     if is_dump(source):
         raise StoreError(
             f"{source} is a PostgreSQL backup; restore it into a PostgreSQL store (--store URL)"
@@ -244,6 +353,7 @@ def restore(
     if source == store.resolve():
         raise StoreError(f"{source} is the store itself; pick a backup file to restore")
     config.private_dir(store.parent)
+    sweep(store.parent)
     safety: Path | None = None
     set_aside: Path | None = None
     try:
@@ -261,36 +371,41 @@ def restore(
                     part = Path(f"{store}{suffix}")
                     if part.exists():
                         part.rename(Path(f"{set_aside}{suffix}"))
-            fresh = _new_private_path(store.parent, ".restoring")
+            fresh = scratch_file(store.parent, "restoring")
             try:
                 _copy_store(source, fresh)
                 os.replace(fresh, store)
             finally:
-                fresh.unlink(missing_ok=True)
+                _discard(fresh)
     except sqlite3.Error as exc:
         raise StoreError(f"restore into {store} failed: {exc}") from None
     return RestoreResult(
-        restored_from=source, store=store, safety_backup=safety, set_aside=set_aside
-    )
+        restored_from=source, store=store, safety_backup=safety, set_aside=set_aside,
+        contents=contents,
+    )  # fmt: skip
 
 
-def _restore_server(source: Path, data: str | os.PathLike | None, url: str) -> RestoreResult:
+def _restore_server(
+    source: Path, data: str | os.PathLike | None, url: str, contents: StoreContents
+) -> RestoreResult:
     import sqlalchemy as sa
 
     from . import pgstore
+    from .store import Store
 
     where = sa.engine.make_url(url).render_as_string(hide_password=True)
     if not is_dump(source):
         raise StoreError(
             f"{source} is an SQLite backup, but the store is the PostgreSQL database {where}; "
-            "import its couples with `mutuality export` and `mutuality import` instead"
+            "move its couples with `mutuality export` and `mutuality import` instead"
         )
-    from .store import Store
-
     # The current store must be one (a foreign database is not written over), then kept.
     Store(data, url=url).close()
     safety = backup(data, stem="before-restore", url=url)
     pgstore.restore(url, source)
     # A dump of an older revision is brought up to date at once.
     Store(data, url=url).close()
-    return RestoreResult(restored_from=source, store=where, safety_backup=safety, set_aside=None)
+    return RestoreResult(
+        restored_from=source, store=where, safety_backup=safety, set_aside=None,
+        contents=contents,
+    )  # fmt: skip

@@ -84,6 +84,7 @@ def caseload_frames(
     counts = still.groupby("couple_id").size() if len(still) else pd.Series(dtype=int)
     # Only alerts still needing attention count: resolved ones stay in the record only.
     frame["alerts"] = counts.reindex(ids).fillna(0).astype(int).to_numpy() + frame["urgent"]
+    frame["attention"] = attention_lists(ids, still, frame["urgent"])
     frame["silent"] = (
         silent.groupby("couple_id").size().reindex(ids).fillna(0).astype(int).to_numpy()
         if len(silent)
@@ -106,6 +107,26 @@ def caseload_frames(
     return frame.reset_index(drop=True)
 
 
+def attention_lists(ids: list[str], alerts: pd.DataFrame, urgent: pd.Series) -> list[list[str]]:
+    """What needs attention, couple by couple: one line per alert still open, urgent first.
+
+    A private safety alert is named only as such (what was answered shows in the session
+    workbook's private panel, opened when the couple cannot see the screen).
+    """
+    by_couple: dict[str, list[str]] = {c: [] for c in ids}
+    for couple_id, n in zip(ids, urgent, strict=True):
+        if n:
+            answers = "answer needs" if n == 1 else "answers need"
+            by_couple[couple_id].append(
+                f"Private safety check: {n} {answers} your attention (in the workbook's "
+                "private panel)."
+            )
+    for r in alerts.itertuples(index=False) if len(alerts) else ():
+        if r.couple_id in by_couple:
+            by_couple[r.couple_id].append(str(r.message))
+    return [by_couple[c] for c in ids]
+
+
 def caseload(
     store: Store, as_of: Any = None, thresholds: Thresholds | None = None, today: Any = None
 ) -> pd.DataFrame:
@@ -125,7 +146,8 @@ def caseload(
         One row per couple: ``couple_id, name_a, name_b, as_of``, the status per share
         domain (one column per domain id), ``<domain>_carried_by``, ``personal_work``
         (the lower partner's, 0-4), ``mutuality_index``, ``urgent`` (open safety alerts),
-        ``alerts`` (every alert still open, urgent ones included), ``silent`` (partners
+        ``alerts`` (every alert still open, urgent ones included), ``attention`` (what each
+        of those alerts says, one line each, urgent first), ``silent`` (partners
         fallen silent), ``last_checkin_a``/``last_checkin_b`` (each partner's last
         check-in week, NaT for none), ``chronic``/``drifting`` (domain counts) and
         ``worst`` (the worst status).

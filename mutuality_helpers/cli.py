@@ -1,9 +1,7 @@
 """The ``mutuality`` command line.
 
 Every command takes ``--data DIR`` (else ``MUTUALITY_DATA``, else the checkout's
-``data/``, or the user data folder outside a checkout: see :mod:`.config`) and
-``--store URL`` (a PostgreSQL server, else ``MUTUALITY_STORE``, else the data folder's
-SQLite file). Errors
+``data/``, or the user data folder outside a checkout: see :mod:`.config`). Errors
 are one line on stderr and a non-zero exit, never a traceback.
 
 Only click and the package's light modules are imported up front; each command imports
@@ -16,7 +14,6 @@ from __future__ import annotations
 import functools
 import json
 import sys
-import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +22,7 @@ import click
 
 from . import config
 from .exceptions import MutualityError
+from .formatting import printable
 
 if TYPE_CHECKING:
     from .store import Store
@@ -117,12 +115,16 @@ def demo(store: Store) -> None:
 
 @cli.command(name="import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@data_option(create=True)
-def import_(store: Store, files: tuple[Path, ...]) -> None:
+@DATA_OPTION
+def import_(files: tuple[Path, ...], data: Path | None) -> None:
     """Import interchange CSV files (answers, seasons or couples); all or nothing."""
-    from .interchange import import_files
+    from .interchange import import_files, parse_csv
+    from .store import Store
 
-    result = import_files(store, files)
+    # Checked before the store is opened: a rejected file creates no store in a new folder.
+    checked = [parse_csv(p) for p in files]
+    with Store(data, create=True) as store:
+        result = import_files(store, files, checked)
     for parsed in result.files:
         click.echo(f"{parsed.path}: {parsed.kind}, {parsed.rows} row(s) checked")
     counts = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in result.counts.items())
@@ -166,15 +168,152 @@ def couples(store: Store, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("couple")
-@click.option("--date", "date", required=True, help="Session date, YYYY-MM-DD.")
-@click.option("--notes", default="", help="Session notes.")
-@click.option("--agreements", default="", help="Agreements for the coming weeks.")
+@click.option("--date", "date", default=None, help="Session date, YYYY-MM-DD.")
+@click.option("--notes", default=None, help="Session notes.")
+@click.option("--agreements", default=None, help="Agreements for the coming weeks.")
+@click.option(
+    "--edit",
+    "edit",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Change session N (its --date, --notes, --agreements); the old version is kept.",
+)
+@click.option(
+    "--delete",
+    "delete",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Delete session N (kept in the history; its number is not reused).",
+)
+@click.option(
+    "--same-day",
+    is_flag=True,
+    help="Record (or move) a session on a date that already has one: a second that day.",
+)
+@click.option("--yes", is_flag=True, help="With --delete: do not ask for confirmation.")
 @data_option
-def session(store: Store, couple: str, date: str, notes: str, agreements: str) -> None:
-    """Record the couple's next session."""
-    number = store.add_session(couple, date, notes, agreements)
+def session(
+    store: Store,
+    couple: str,
+    date: str | None,
+    notes: str | None,
+    agreements: str | None,
+    edit: int | None,
+    delete: int | None,
+    same_day: bool,
+    yes: bool,
+) -> None:
+    """Record the couple's next session, or edit (--edit N) or delete (--delete N) one."""
+    from .exceptions import DuplicateSession
+    from .formatting import long_day
+
+    if edit is not None and delete is not None:
+        raise click.UsageError("--edit and --delete: one at a time")
+    if delete is not None:
+        if date is not None or notes is not None or agreements is not None:
+            raise click.UsageError("--delete takes no --date, --notes or --agreements")
+        old = store.session(couple, delete)
+        if not yes:
+            click.confirm(
+                f"Delete session {delete} of {couple} ({long_day(old['date'])})? "
+                "It is kept in the history (mutuality sessions COUPLE --history).",
+                abort=True,
+            )
+        store.delete_session(couple, delete, source="command line")
+        click.echo(f"{couple}: deleted session {delete} (kept in the history)")
+        return
+    try:
+        if edit is not None:
+            if date is None and notes is None and agreements is None:
+                raise click.UsageError("--edit N needs --date, --notes or --agreements")
+            changed = store.edit_session(
+                couple, edit, date, notes, agreements, same_day, source="command line"
+            )
+            row = store.session(couple, edit)
+            what = "changed" if changed else "unchanged (nothing differs)"
+            click.echo(
+                f"{couple}: session {edit} {what}, on {row['date'].date()} "
+                f"(judged as of week {row['as_of'].date()})"
+            )
+            return
+        if date is None:
+            raise click.UsageError("recording a session needs --date DATE")
+        number = store.add_session(couple, date, notes or "", agreements or "", same_day)
+    except DuplicateSession as exc:
+        raise DuplicateSession(
+            f"{exc}; add --same-day to have two sessions that day",
+            exc.couple_id,
+            exc.number,
+            exc.date,
+        ) from None
     week = store.session_week(couple, date)
     click.echo(f"{couple}: session {number} on {date} (judged as of week {week})")
+
+
+@cli.command()
+@click.argument("couple")
+@click.option(
+    "--history", is_flag=True, help="Also every earlier version and every deleted session."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of lines.")
+@data_option
+def sessions(store: Store, couple: str, history: bool, as_json: bool) -> None:
+    """List the couple's sessions: number, date, judged week, notes and agreements."""
+    couple = store.require_couple(couple)
+    current = store.sessions(couple)
+    rows = [
+        {
+            "number": int(r.number),
+            "date": r.date.date().isoformat(),
+            "as_of": r.as_of.date().isoformat(),
+            "notes": r.notes,
+            "agreements": r.agreements,
+        }
+        for r in current.itertuples(index=False)
+    ]
+    past = []
+    if history:
+        past = [
+            {
+                "number": int(r.number),
+                "change": r.change,
+                "changed_at": r.changed_at,
+                "source": r.source,
+                "date": r.date.date().isoformat(),
+                "notes": r.notes,
+                "agreements": r.agreements,
+                "saved_at": r.saved_at,
+            }
+            for r in store.session_history(couple).itertuples(index=False)
+        ]
+    if as_json:
+        shown: dict[str, Any] = {"sessions": rows}
+        if history:
+            shown["history"] = past
+        click.echo(json.dumps(shown, indent=2))
+        return
+    if not rows:
+        click.echo(f"{couple}: no sessions (record one: mutuality session {couple} --date DATE)")
+    for r in rows:
+        click.echo(f"session {r['number']}  {r['date']}  judged as of week {r['as_of']}")
+        for name in ("notes", "agreements"):
+            if r[name]:
+                click.echo(printable(f"    {name}: {r[name]}"))
+    if history:
+        from .formatting import long_time
+
+        click.echo(f"history ({len(past)} earlier version(s) and deletion(s), oldest first):")
+        for h in past:
+            what = "deleted" if h["change"] == "deleted" else "replaced"
+            click.echo(
+                f"session {h['number']}  {what} {long_time(h['changed_at'])} ({h['source']}); "
+                f"it was: {h['date']}"
+            )
+            for name in ("notes", "agreements"):
+                if h[name]:
+                    click.echo(printable(f"    {name}: {h[name]}"))
 
 
 @cli.command()
@@ -226,7 +365,8 @@ def serve_limit(name: str, help: str, metavar: str | None = None) -> Callable:
     "--public-url",
     default=None,
     metavar="URL",
-    help="The address partners use (the TLS proxy's, e.g. https://checkin.example.org).",
+    help="The address partners use (the TLS proxy's, e.g. https://checkin.example.org; "
+    "default: public_url in practice.yaml).",
 )
 @serve_limit("max_forms", "Forms open at once; one more partner is asked to come back in a minute.")
 @serve_limit("pool", "Preheated check-in kernels kept ready (0: none).")
@@ -239,6 +379,15 @@ def serve_limit(name: str, help: str, metavar: str | None = None) -> Callable:
     multiple=True,
     metavar="COUPLE",
     help="Print both partners' links for COUPLE (repeatable).",
+)
+@click.option(
+    "--expires",
+    "link_days",
+    type=click.IntRange(1, 366),
+    default=56,
+    show_default=True,
+    metavar="DAYS",
+    help="The links printed by --links work for this many days.",
 )
 @click.option(
     "--nginx-site",
@@ -259,6 +408,7 @@ def serve(
     pool: int,
     idle_timeout: int,
     links_for: tuple[str, ...],
+    link_days: int,
     nginx_site: tuple[str, str] | None,
 ) -> None:
     """Serve the couples' worksheets (Voila, bounded and private) on 127.0.0.1 until stopped."""
@@ -272,11 +422,13 @@ def serve(
             "--token would show the secret to every local user (ps): put it in an owner-only "
             "file (--token-file FILE) or in MUTUALITY_TOKEN"
         )
+    from .practice import public_url as practice_url
+
     options = ServeOptions(
         port=port,
         address=address,
         token=read_token(token_file),
-        public_url=public_url,
+        public_url=public_url or practice_url(store.data_dir),
         max_forms=max_forms,
         pool=pool,
         idle_timeout=idle_timeout,
@@ -291,21 +443,9 @@ def serve(
     couples = [store.require_couple(c) for c in links_for]
     data = store.data_dir
     store.close()  # the server itself never opens the store; the forms' kernels do
-    code = run_server(data, options, announce=click.echo, links_for=couples)
+    code = run_server(data, options, announce=click.echo, links_for=couples, link_days=link_days)
     if code:
         raise click.ClickException(f"the form server stopped with exit code {code}")
-
-
-def printable(text: str) -> str:
-    """``text`` for a terminal: control and bidi-override characters shown escaped.
-
-    Names and notes come from clients and imported files; an escape sequence in a
-    name must not recolour, clear or reorder the therapist's terminal.
-    """
-    return "".join(
-        ch if unicodedata.category(ch)[0] != "C" else ch.encode("unicode_escape").decode("ascii")
-        for ch in str(text)
-    )
 
 
 @cli.command()
@@ -328,27 +468,37 @@ def _redacted(url: str) -> str:
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Restore a file that holds no couples (empties the caseload).",
+)
 @DATA_OPTION
 @STORE_OPTION
-def restore(file: Path, yes: bool, data: Path | None) -> None:
-    """Replace the store with the backup FILE (the current store is backed up first)."""
+def restore(file: Path, yes: bool, allow_empty: bool, data: Path | None) -> None:
+    """Replace the store with the backup FILE (the current store is backed up first).
+
+    What FILE holds (couples, answers, last answer) is shown first; a file with no couples
+    is refused unless --allow-empty.
+    """
     # No data_option: restoring is how a damaged store is repaired, so it must not be opened.
-    from .backup import describe_backup
+    from .backup import check_backup_file
     from .backup import restore as restore_store
 
     if not yes:
         # A bad file is refused before anyone is asked anything (restore checks it anyway,
-        # so with --yes the full integrity check is not run twice); what it holds is shown.
-        click.echo(describe_backup(file))
+        # so with --yes the full integrity check is not run twice).
+        contents = check_backup_file(file, allow_empty)
+        click.echo(f"{file} holds {contents}", err=True)
         url = config.store_url()
         target = config.store_path(data) if url is None else _redacted(url)
         click.confirm(f"Replace {target} with {file}?", abort=True)
-    result = restore_store(file, data)
+    result = restore_store(file, data, allow_empty)
     if result.safety_backup:
         click.echo(f"the store as it was is kept in {result.safety_backup}", err=True)
     if result.set_aside:
         click.echo(f"the damaged store was moved, unchanged, to {result.set_aside}", err=True)
-    click.echo(f"restored {result.store} from {result.restored_from}")
+    click.echo(f"restored {result.store} from {result.restored_from} ({result.contents})")
 
 
 @cli.command()
@@ -378,6 +528,101 @@ def erase(store: Store, couple: str, yes: bool) -> None:
             f"{len(result.leftovers)} file(s) in the data folder still mention {couple} "
             f"(not deleted, check and remove them by hand): {shown}"
         )
+
+
+@cli.command()
+@click.argument("couple")
+@click.option("--week", default=None, help="Bind the links to this one week (its Monday).")
+@click.option(
+    "--expires",
+    type=click.IntRange(1, 366),
+    default=56,
+    show_default=True,
+    metavar="DAYS",
+    help="The links work for this many days.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the handout PDFs (default: <data>/reports/handouts).",
+)
+@click.option(
+    "--base-url",
+    default=None,
+    metavar="URL",
+    help="Where partners reach the forms (default: public_url in practice.yaml).",
+)
+@click.option(
+    "--form",
+    "instrument",
+    type=click.Choice(["weekly_checkin", "mutuality_inventory"]),
+    default="weekly_checkin",
+    show_default=True,
+    help="Which worksheet the links open.",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Owner-only file with the server's access token, if it needs one (else $MUTUALITY_TOKEN).",
+)
+@data_option
+def links(
+    store: Store,
+    couple: str,
+    week: str | None,
+    expires: int,
+    out: Path | None,
+    base_url: str | None,
+    instrument: str,
+    token_file: Path | None,
+) -> None:
+    """Print each partner's link and write a one-page handout PDF (link and QR code) each."""
+    from .handout import make_handouts, resolve_base_url
+    from .serve import read_token
+
+    base = resolve_base_url(base_url, store.data_dir)
+    made = make_handouts(
+        store, couple, base, instrument, week, expires, out, token=read_token(token_file)
+    )
+    for h in made:
+        bound = f", week of {h.week}" if h.week else ""
+        click.echo(f"{h.couple_id} partner {h.partner} (until {h.expires}{bound}): {h.link}")
+        click.echo(f"  handout: {h.path}")
+
+
+@cli.command()
+@click.argument("couple")
+@click.option("--name-a", default="", help="Partner A's display name (optional).")
+@click.option("--name-b", default="", help="Partner B's display name (optional).")
+@data_option
+def reuse(store: Store, couple: str, name_a: str, name_b: str) -> None:
+    """Use an erased couple id again: create a new, empty couple under it."""
+    generations = store.reuse_id(couple, name_a, name_b)
+    click.echo(
+        f"{couple}: a new couple under an erased id; links of the erased couple stay refused "
+        f"(link generation {generations['A']})"
+    )
+
+
+@cli.command()
+@click.argument("couple")
+@click.option(
+    "--partner",
+    type=click.Choice(["A", "B"], case_sensitive=False),
+    default=None,
+    help="Only this partner's links (default: both partners').",
+)
+@data_option
+def revoke(store: Store, couple: str, partner: str | None) -> None:
+    """Retire every link handed out so far to COUPLE's partners (or one partner)."""
+    generations = store.revoke_links(couple, partner.upper() if partner else None)
+    who = f"partner {partner.upper()}'s" if partner else "both partners'"
+    click.echo(
+        f"{couple}: {who} earlier links no longer open a form; make new ones with "
+        f"`mutuality links {couple}` (generations A {generations['A']}, B {generations['B']})"
+    )
 
 
 class _AlertsGroup(click.Group):
@@ -550,6 +795,11 @@ def report(
     from .batch import default_jobs, render_reports
     from .render import render_one
     from .report import plan
+    from .scratch import sweep, sweep_kernel_folders
+
+    # A killed batch's half-printed PDFs and kernel socket folders (their writers are gone).
+    sweep(store.data_dir)
+    sweep_kernel_folders()
 
     options = {"include_reflections": include_reflections, "paper": paper}
     if as_of:
@@ -574,6 +824,14 @@ def report(
         raise MutualityError(f"{len(failed)} of {len(outcomes)} report(s) failed")
 
 
+def os_error(exc: OSError) -> str:
+    """An operating-system error as one line: what failed, and on which file."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None:
+        return f"{reason}"
+    return f"cannot use {exc.filename}: {reason}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning every error into one line on stderr."""
     try:
@@ -592,6 +850,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         click.echo("mutuality: interrupted", err=True)
+        return EXIT_ERROR
+    except OSError as exc:
+        # A file that cannot be written or read (no such folder, no permission, a full
+        # disk): the system's reason and the file, on one line.
+        click.echo(f"mutuality: {os_error(exc)}".replace("\n", " "), err=True)
         return EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 -- the promise is: never a traceback
         click.echo(

@@ -11,7 +11,13 @@ Inside it:
 - ``reports/<couple_id>/session-<n>.pdf``
 - ``worksheets/``: personalised worksheet notebooks
 - ``backups/``
+- ``link.key``: the key that signs partner links
+- ``practice.yaml``: the practice's settings (optional)
 - ``demo/``: the committed, synthetic demo couples (CSV; checkout only)
+
+These are the program's own (:func:`owned_path`): no command writes a file the user
+named (``export --out``...) over any of them, nor over the store's ``-wal``/``-journal``
+companions, a store set aside, or a scratch file (a name starting with ``.``).
 
 What ships with the package (instrument definitions, the report template, the
 notebooks and the demo couples) is found with :mod:`importlib.resources`. In a
@@ -42,6 +48,10 @@ IN_CHECKOUT = (PROJECT_DIR / "pyproject.toml").is_file() and (
 ).is_file()
 
 STORE_NAME = "workbook.sqlite"
+LINK_KEY_NAME = "link.key"
+PRACTICE_NAME = "practice.yaml"
+#: Folders of the data folder that are the program's, with everything inside them.
+OWNED_FOLDERS = ("backups", "reports", "worksheets", "demo")
 DATA_ENV = "MUTUALITY_DATA"
 #: A PostgreSQL server's URL for the store (``--store URL``), instead of the SQLite file.
 STORE_ENV = "MUTUALITY_STORE"
@@ -151,6 +161,92 @@ def private_file(path: str | os.PathLike) -> Path:
     os.close(fd)
     os.chmod(path, PRIVATE_FILE_MODE)
     return path
+
+
+def owned_path(path: str | os.PathLike, data: str | os.PathLike | None = None) -> str | None:
+    """What ``path`` is to the program when it is one of its own files in ``data``, else None.
+
+    The one rule of which paths the program owns (see the module docstring): the store and
+    every file named after it (``-wal``, ``-shm``, ``-journal``, ``.damaged-<time>``), the link
+    key, ``practice.yaml``, scratch files (names starting with ``.``), and everything under
+    ``backups/``, ``reports/``, ``worksheets/`` and ``demo/``. Symbolic links are followed, and
+    an existing file that is the same file as one of those (a hard link) counts too.
+    """
+    folder = data_dir(data)
+    target = Path(path).expanduser()
+    target = (target if target.is_absolute() else Path.cwd() / target).resolve()
+    for base in {folder, folder.resolve()}:
+        try:
+            parts = target.relative_to(base).parts
+        except ValueError:
+            continue
+        if not parts:
+            return "the data folder itself"
+        top = parts[0]
+        if top in OWNED_FOLDERS:
+            return f"inside its {top}/ folder"
+        if len(parts) == 1:
+            if top.startswith(STORE_NAME):
+                return "its store"
+            if top == LINK_KEY_NAME:
+                return "its link key"
+            if top == PRACTICE_NAME:
+                return "its practice settings"
+            if top.startswith("."):
+                return "one of its scratch files"
+    if target.is_file():
+        same = target.stat()
+        for own in _existing_owned_files(folder):
+            try:
+                theirs = own.stat()
+            except OSError:
+                continue
+            if (theirs.st_dev, theirs.st_ino) == (same.st_dev, same.st_ino):
+                return owned_path(own, folder) or "its store"
+    return None
+
+
+def _existing_owned_files(folder: Path) -> list[Path]:
+    """The program's files at the top of ``folder`` and in its backups (for the hard-link test)."""
+    found = [p for p in folder.glob(f"{STORE_NAME}*") if p.is_file()]
+    found += [folder / LINK_KEY_NAME, folder / PRACTICE_NAME]
+    backups = folder / "backups"
+    if backups.is_dir():
+        found += [p for p in backups.iterdir() if p.is_file()]
+    return found
+
+
+def refuse_owned(path: str | os.PathLike, data: str | os.PathLike | None = None) -> Path:
+    """``path`` as given, unless writing it would overwrite one of the program's own files.
+
+    Every command that writes a file the user names (``export --out``) asks this first.
+
+    Raises
+    ------
+    OutputRefused
+        When ``path`` is an owned path (:func:`owned_path`), or an existing SQLite file
+        (another data folder's store or backup).
+    """
+    from .exceptions import OutputRefused
+
+    what = owned_path(path, data)
+    if what is not None:
+        raise OutputRefused(
+            f"refusing to write {path}: it is {what} in the data folder {data_dir(data)}; "
+            "write to a file outside the store, backups/, reports/ and worksheets/"
+        )
+    target = Path(path).expanduser()
+    try:
+        with open(target, "rb") as fh:
+            head = fh.read(16)
+    except OSError:
+        head = b""
+    if head == b"SQLite format 3\x00":
+        raise OutputRefused(
+            f"refusing to write {path}: it is an SQLite database (a store or a backup?); "
+            "pick a new file name"
+        )
+    return Path(path)
 
 
 def store_path(data: str | os.PathLike | None = None) -> Path:

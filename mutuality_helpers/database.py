@@ -93,6 +93,9 @@ class Database:
                     "(create one with `mutuality demo` or `mutuality import FILE`)"
                 )
             found = sqlitefile.check_store_file(self.path)
+            if found is None and not create and self.path.stat().st_size > 0:
+                # Only the commands that bring data in may fill a store being created.
+                raise StoreError(f"{self.path} holds no tables yet; left untouched")
             config.private_dir(self.data_dir)
             config.private_file(self.path)
             url = f"sqlite:///{self.path}"

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import config
+from .exceptions import StoreError
 from .instruments import SHARE_DOMAINS, get_instrument, share_item
 from .interchange import ANSWER_HEADER, COUPLE_HEADER, SEASON_HEADER, import_files
 from .store import Store
@@ -320,13 +321,41 @@ def write_demo_files(folder: str | Path = config.DEMO_DIR, seed: int = SEED) -> 
 def load_demo(store: Store, folder: str | Path = config.DEMO_DIR) -> dict[str, int]:
     """Load the demo couples into ``store``; running it again changes nothing.
 
+    The couples it creates are marked synthetic in the store; a couple with a demo id that
+    is not marked (a practice's own D001) is never touched: nothing is loaded then.
+
     Returns the import counts plus ``sessions_added``.
+
+    Raises
+    ------
+    StoreError
+        When a couple with a demo id is in the store and is not demo data.
     """
+    import sqlalchemy as sa
+
+    from .schema import couples_table
+
     folder = Path(folder)
-    with store.atomic():  # the couples and their sessions, or nothing
+    c = couples_table
+    with store.atomic() as conn:  # the couples and their sessions, or nothing
+        with open(folder / "couples.csv", encoding="utf-8", newline="") as fh:
+            ids = [row["couple_id"] for row in csv.DictReader(fh)]
+        real = [
+            r[0]
+            for r in conn.execute(
+                sa.select(c.c.couple_id).where(c.c.couple_id.in_(ids), c.c.synthetic.is_(False))
+            )
+        ]
+        if real:
+            raise StoreError(
+                f"couple {real[0]} is already in the store and is not demo data; the demo "
+                f"changes nothing (seed it into a folder of its own: mutuality demo --data DIR)"
+            )
         result = import_files(
             store, [folder / "couples.csv", folder / "answers.csv", folder / "seasons.csv"]
         )
+        if result.created:
+            conn.execute(c.update().where(c.c.couple_id.in_(result.created)).values(synthetic=True))
         counts = dict(result.counts)
         counts["sessions_added"] = 0
         existing = store.sessions()

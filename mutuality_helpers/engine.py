@@ -30,13 +30,13 @@ import os
 import queue
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
 from .exceptions import KernelDied, ReportError
+from .scratch import kernel_folder
 
 # Modules that only register JSON-schema format checkers nobody here uses, and are
 # slow to import. Keep this list short and justified (see the module docstring).
@@ -125,8 +125,8 @@ class ReportKernel:
         from jupyter_client.manager import KernelManager
 
         # A short private path: Unix socket paths are limited to about 100 bytes.
-        self._folder = Path(tempfile.mkdtemp(prefix="mut-k-"))
-        os.chmod(self._folder, 0o700)
+        # Named after this process: a killed batch's folders are swept (scratch.py).
+        self._folder = kernel_folder()
         if os.name == "posix":
             km = KernelManager(
                 kernel_name="python3",

@@ -6,15 +6,24 @@ every table that has a ``couple_id`` column (answers, history, seasons,
 sessions, the couple itself, and any table added later) with
 ``secure_delete`` on, rebuilds the file (``VACUUM``), and empties the WAL
 (``wal_checkpoint(TRUNCATE)``). It does the same inside every backup in
-``<data>/backups/``, and removes the couple's reports (``reports/<id>/``) and
-worksheets (``worksheets/<id>*``). Finally it scans the data folder (except the
-committed synthetic ``demo/`` set) for the couple id and reports any file that
-still mentions it.
+``<data>/backups/`` without ever opening a backup for writing: a backup that holds the
+couple is copied (read-only) to a scratch file, cleaned and checked there, and renamed
+over the backup; one with a journal beside it (an interrupted write) is named, not
+touched. Scratch files of killed runs are swept first. It removes the couple's
+reports (``reports/<id>/``) and worksheets (``worksheets/<id>*``). Finally it scans
+the data folder (except the committed synthetic ``demo/`` set) for the couple id and
+reports any file that still mentions it.
+
+In the same write transaction as the deletion, the id is tombstoned (``erased_couples``:
+a digest of the id, the time, the couple's highest link generation; in every backup that
+has the table too): a save that was waiting for the lock, or comes later from a form
+still open in a browser, is then refused instead of bringing the couple back, and the id
+is used again only through ``mutuality reuse``.
 
 On a PostgreSQL store (``--store URL``) the rows are deleted in one transaction and the
 tables they were in are vacuumed (:func:`~mutuality_helpers.pgstore.erase_rows`): no row
-and no dead tuple is left. Its backups are ``pg_dump`` files, which cannot be edited in
-place: the scan names each one that still holds the couple.
+and no dead tuple is left (no tombstone is written there yet). Its backups are ``pg_dump``
+files, which cannot be edited in place: the scan names each one that still holds the couple.
 """
 
 from __future__ import annotations
@@ -27,10 +36,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import config
-from .backup import is_dump, list_backups
+from .backup import _copy, _discard, _flush, is_dump, list_backups, scratch_file, unfinished
 from .exceptions import StoreError, UnknownCouple
-from .sqlitefile import SQLITE_HEADER, connect
+from .scratch import sweep
+from .sqlitefile import SQLITE_HEADER, connect, integrity
 from .store import Store
+from .store_answers import erased_digest, now_iso
 from .validation import parse_couple_id
 
 # Characters a couple id may contain: a file named "<id><one of these>..." may belong
@@ -69,11 +80,45 @@ def _couple_tables(con: sqlite3.Connection) -> list[str]:
     ]
 
 
-def _erase_in_file(path: Path, couple_id: str, wal: bool, always_compact: bool) -> dict[str, int]:
+def _tombstone(con: sqlite3.Connection, couple_id: str, generation: int) -> int:
+    """Record ``couple_id`` as erased in this file (inside its write transaction).
+
+    Only where the couple is known (a row of it, or a tombstone already): erasing an id
+    never used tombstones nothing. Returns the link generation recorded (the highest seen).
+    """
+    has_table = con.execute(
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='erased_couples'"
+    ).fetchone()
+    if not has_table:
+        return generation
+    digest = erased_digest(couple_id)
+    row = con.execute(
+        "SELECT max(link_generation_a, link_generation_b) FROM couples WHERE couple_id = ?",
+        (couple_id,),
+    ).fetchone()
+    old = con.execute(
+        "SELECT link_generation FROM erased_couples WHERE id_digest = ?", (digest,)
+    ).fetchone()
+    if row is None and old is None and generation == 0:
+        return generation
+    generation = max(generation, row[0] if row else 0, old[0] if old else 0)
+    con.execute(
+        "INSERT INTO erased_couples (id_digest, erased_at, link_generation) VALUES (?, ?, ?)"
+        " ON CONFLICT (id_digest) DO UPDATE SET link_generation = excluded.link_generation",
+        (digest, now_iso(), generation),
+    )
+    return generation
+
+
+def _erase_in_file(
+    path: Path, couple_id: str, wal: bool, always_compact: bool, generation: int = 0
+) -> tuple[dict[str, int], int]:
     """Delete the couple from the SQLite file ``path`` and leave no freed bytes behind.
 
     The file is rebuilt when rows were deleted, or always with ``always_compact`` (the
-    store: a second run after a busy WAL must still finish the job).
+    store: a second run after a busy WAL must still finish the job). In the same
+    transaction the id is tombstoned (:func:`_tombstone`); returns the deleted row counts
+    and the link generation the tombstone holds (0: none).
 
     Raises
     ------
@@ -87,15 +132,19 @@ def _erase_in_file(path: Path, couple_id: str, wal: bool, always_compact: bool) 
         counts: dict[str, int] = {}
         con.execute("BEGIN IMMEDIATE")
         try:
+            # Before the rows go: the tombstone keeps the couple's highest link generation.
+            generation = _tombstone(con, couple_id, generation)
             for table in _couple_tables(con):
                 cur = con.execute(f'DELETE FROM "{table}" WHERE couple_id = ?', (couple_id,))
                 counts[table] = cur.rowcount
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            # A failed COMMIT (a full disk) has rolled back already.
+            if con.in_transaction:
+                con.execute("ROLLBACK")
             raise
         if not always_compact and sum(counts.values()) == 0:
-            return counts
+            return counts, generation
         # Rebuild the file: no free page keeps an old copy of a deleted row.
         con.execute("VACUUM")
         if wal:
@@ -106,9 +155,47 @@ def _erase_in_file(path: Path, couple_id: str, wal: bool, always_compact: bool) 
                     "old copies may remain in its write-ahead log; close it and run "
                     f"'mutuality erase {couple_id} --yes' again"
                 )
-        return counts
+        return counts, generation
     finally:
         con.close()
+
+
+def _rows_of(path: Path, couple_id: str) -> int:
+    """How many rows of ``couple_id`` the SQLite file holds, read without changing it."""
+    con = connect(path, read_only=True)
+    try:
+        counts = [
+            con.execute(f'SELECT count(*) FROM "{t}" WHERE couple_id = ?', (couple_id,))
+            for t in _couple_tables(con)
+        ]
+        return sum(int(c.fetchone()[0]) for c in counts)
+    finally:
+        con.close()
+
+
+def _clean_backup(path: Path, couple_id: str, generation: int) -> None:
+    """Erase ``couple_id`` from the backup ``path`` on a copy, renamed over it when checked.
+
+    The backup itself is only ever read: a crash at any point leaves it as it was (or,
+    after the rename, the cleaned copy); SQLite never rolls anything back inside it.
+    """
+    scratch = scratch_file(path.parent, "erase")
+    try:
+        check = _copy(path, scratch, standalone=True)
+        if check != "ok":
+            raise StoreError(f"{path} failed its integrity check ({check}); left untouched")
+        _erase_in_file(scratch, couple_id, False, True, generation)
+        con = connect(scratch, read_only=True)
+        try:
+            check = integrity(con, full=True)
+        finally:
+            con.close()
+        if check != "ok":
+            raise StoreError(f"the cleaned copy of {path} failed its check ({check})")
+        _flush(scratch)
+        os.replace(scratch, path)
+    finally:
+        _discard(scratch)
 
 
 def _owner_of(name: str, known_ids: list[str]) -> str | None:
@@ -164,44 +251,62 @@ def erase_couple(store: Store, couple_id: str) -> EraseResult:
     data = store.data_dir
     known_ids = sorted(set(store.couple_ids()) | {couple_id})
     result = EraseResult(couple_id=couple_id)
-    if store.path is None:
-        from .pgstore import erase_rows
+    sweep(data)  # a killed backup's scratch file may hold the couple too
+    try:
+        if store.path is None:
+            from .pgstore import erase_rows
 
-        counts = erase_rows(store, couple_id)
-    else:
-        # Connections from this process must not hold the WAL open during the checkpoint.
-        store.close()
-        counts = _erase_in_file(store.path, couple_id, wal=True, always_compact=True)
-    result.rows = {t: n for t, n in counts.items() if n}
+            erased, generation = erase_rows(store, couple_id), 0
+        else:
+            # Connections from this process must not hold the WAL open during the checkpoint.
+            store.close()
+            erased, generation = _erase_in_file(
+                store.path, couple_id, wal=True, always_compact=True
+            )
+    except sqlite3.OperationalError as exc:
+        raise StoreError(
+            f"erase of {couple_id} failed: {exc}; the store is as it was before, or the couple "
+            f"is deleted but the file not yet rebuilt: free space and run 'mutuality erase "
+            f"{couple_id} --yes' again"
+        ) from None
+    result.rows = {t: n for t, n in erased.items() if n}
 
     reports = config.reports_dir(data) / couple_id
     if reports.exists():
         _remove(reports)
         result.files.append(reports)
-    worksheets = config.worksheets_dir(data)
-    if worksheets.is_dir():
-        for entry in sorted(worksheets.iterdir()):
+    # Worksheets, and link handouts (reports/handouts/<id>-<partner>-<form>.pdf).
+    for folder in (config.worksheets_dir(data), config.reports_dir(data) / "handouts"):
+        if not folder.is_dir():
+            continue
+        for entry in sorted(folder.iterdir()):
             if _owner_of(entry.name, known_ids) == couple_id:
                 _remove(entry)
                 result.files.append(entry)
 
-    # Every backup is opened (a byte search could miss an id packed into an SQLite record).
+    # Every backup is read (a byte search could miss an id packed into an SQLite record),
+    # and one that holds the couple, in a row or in its bytes, is cleaned on a copy.
+    others = [c for c in known_ids if c != couple_id and couple_id in c]
     for path in list_backups(data):
         if is_dump(path):
             # A pg_dump cannot be edited in place: the scan below names it if it holds the couple.
             continue
+        if unfinished(path) is not None:
+            result.leftovers.append(path)  # interrupted mid-write: named, not touched
+            continue
         try:
-            counts = _erase_in_file(path, couple_id, wal=False, always_compact=False)
-        except sqlite3.DatabaseError:
+            held = _rows_of(path, couple_id)
+            # Cleaned (and tombstoned, see _tombstone) on a copy; the backup is only read.
+            _clean_backup(path, couple_id, generation)
+        except (sqlite3.DatabaseError, StoreError, OSError):
             result.leftovers.append(path)  # not a readable store: named, not touched
             continue
-        if sum(counts.values()):
+        if held:
             result.backups_cleaned.append(path)
 
     # Anything else in the data folder that still names the couple is reported, not
     # deleted: it is not ours to judge (the committed synthetic demo set is skipped).
     demo = data / "demo"
-    others = [c for c in known_ids if c != couple_id and couple_id in c]
     for root, dirs, files in os.walk(data):
         dirs[:] = [d for d in dirs if Path(root, d) != demo]
         for name in files:

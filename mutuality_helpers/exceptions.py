@@ -39,12 +39,29 @@ class StoreError(MutualityError):
     """The store is missing, damaged, foreign, or could not be written."""
 
 
+class OutputRefused(MutualityError):
+    """A file the user named would overwrite one of the program's own files (nothing written)."""
+
+
 class UnknownCouple(MutualityError):
     """No couple with that id is in the store."""
 
 
 class UnknownSession(MutualityError):
     """No session with that number is recorded for the couple."""
+
+
+class DuplicateSession(MutualityError):
+    """The couple already has a session on that date (a second one needs confirming).
+
+    ``couple_id``, ``number`` (the session already there) and ``date`` say which.
+    """
+
+    def __init__(self, message: str, couple_id: str, number: int, date: object):
+        super().__init__(message)
+        self.couple_id = couple_id
+        self.number = number
+        self.date = date
 
 
 class UnknownSeason(MutualityError):
@@ -77,3 +94,7 @@ class UnknownAlert(MutualityError):
 
 class ServeError(MutualityError):
     """The Voila app cannot be started as asked (e.g. a public address without a token)."""
+
+
+class ErasedCouple(UnknownCouple):
+    """The couple id was erased: nothing is written for it until ``mutuality reuse``."""

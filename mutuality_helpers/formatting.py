@@ -9,6 +9,7 @@ only): the command line formats with it too.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -123,9 +124,57 @@ def week_label(week: dt.date) -> str:
     return f"week of Monday {week.day} {week:%B %Y}"
 
 
+def sentence_start(text: str) -> str:
+    """``text`` with its first letter capitalised and nothing else changed.
+
+    ``str.capitalize`` lower-cases the rest ("Week of monday 30 november"); English
+    writes day and month names with capitals wherever they stand.
+    """
+    return text[:1].upper() + text[1:]
+
+
 def long_time(value: Any) -> str:
     """An ISO UTC time (what ``saved_at`` holds) for people, e.g. ``"25 Nov 2026, 20:14 UTC"``."""
     if missing(value) or value == "":
         return MISSING
     moment = dt.datetime.fromisoformat(str(value)).astimezone(dt.UTC)
     return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
+
+
+def printable(text: str) -> str:
+    """``text`` for a terminal: control and bidi-override characters shown escaped.
+
+    Names and notes come from clients and imported files; an escape sequence in a
+    name must not recolour, clear or reorder the therapist's terminal.
+    """
+    return "".join(
+        ch if unicodedata.category(ch)[0] != "C" else ch.encode("unicode_escape").decode("ascii")
+        for ch in str(text)
+    )
+
+
+def day_name(value: Any) -> str:
+    """A date with its weekday, as English writes it: ``"Thursday 26 November 2026"``.
+
+    Weekday and month capitalised (English names, whatever the machine's locale: every
+    other label is English too); as :func:`iso_day` for a missing value.
+    """
+    if missing(value):
+        return MISSING
+    import pandas as pd
+
+    day = pd.Timestamp(value)
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+# -- words for ids -------------------------------------------------------------------------
+
+
+def id_words(name: str | None) -> str:
+    """An id (a field, a season reason, a demand tag) in words: ``planned_end``, "planned end"."""
+    return MISSING if name is None else str(name).replace("_", " ")
+
+
+def reason_label(reason: str | None) -> str:
+    """A season's reason (or a demand tag) as people read it, e.g. ``"mental health"``."""
+    return id_words(reason)

@@ -6,8 +6,11 @@ per item, :mod:`~mutuality_helpers.fields`), wires named callbacks with
 (:mod:`~mutuality_helpers.feedback`), and saves through the
 :class:`~mutuality_helpers.store.Store`, never to files.
 
-A partner's form reads nothing but that partner's own answers (and only to say
-"you already answered this week"); it never shows the other partner's. Every
+A partner's form reads nothing but that partner's own answers to this instrument:
+reopening a week they saved shows those answers, to change and save again (the earlier
+ones stay in the record's history); it never shows the other partner's. Every answer is
+an answer, a slider's middle included; leaving a numeric item out is the person's own
+"Not answered" (:mod:`~mutuality_helpers.fields`). Every
 piece of text a person typed, or an instrument file holds, reaches the page
 HTML-escaped, so a reflection holding ``<script>`` is shown as text.
 
@@ -32,7 +35,7 @@ from . import notices, preheat
 from .exceptions import LinkError, ValidationError
 from .feedback import notice, show_message
 from .fields import FIELD_TYPES, ItemField
-from .formatting import week_label
+from .formatting import sentence_start, week_label
 from .instruments import Instrument, Item, get_instrument
 from .links import parse_link_query
 from .models import Answer, make_answer
@@ -47,6 +50,11 @@ from .worksheets import form_parameters
 WEEKS_OFFERED = 7
 #: CSS class on every form's outer box: browser tests scope their selectors to it.
 FORM_CLASS = "mutuality-form"
+
+
+def _auto_width() -> widgets.Layout:
+    """Buttons as wide as their words (ipywidgets' fixed width cuts them on a phone)."""
+    return widgets.Layout(width="auto", align_self="flex-start")
 
 
 class InstrumentForm:
@@ -64,6 +72,10 @@ class InstrumentForm:
         The week answered (any day of it, or its Monday); default the current week.
     today
         The date taken as today (for tests); default :func:`~mutuality_helpers.weeks.today`.
+    link
+        The parsed partner link the form was opened with (:func:`parse_link_query`), if
+        any: a link bound to a week offers that week only, and every save checks the link
+        again inside its transaction (expired, revoked or erased since: nothing is saved).
 
     Attributes
     ----------
@@ -82,8 +94,11 @@ class InstrumentForm:
         partner: str,
         week: Any = None,
         today: dt.date | None = None,
+        link: dict[str, Any] | None = None,
     ):
         self.store = store
+        self.link = link
+        self.bound_week: dt.date | None = link["week"] if link else None
         self.instrument = get_instrument(instrument) if isinstance(instrument, str) else instrument
         self.couple_id = store.require_couple(couple_id)
         self.partner = parse_partner(partner)
@@ -92,6 +107,8 @@ class InstrumentForm:
         self.status = ""
         self.message = ""
         first_week = week_of(self.today) if week is None else week_of(parse_date(week, "week"))
+        if self.bound_week is not None:
+            first_week = self.bound_week
 
         self.fields: dict[str, ItemField] = {
             item.id: FIELD_TYPES[item.type](item) for item in self.instrument.items
@@ -100,23 +117,28 @@ class InstrumentForm:
             options=self._week_options(first_week),
             value=first_week,
             description="Week:",
-            layout=widgets.Layout(width="360px"),
+            layout=widgets.Layout(width="100%", max_width="420px"),
         )
+        self.week.add_class("mutuality-week")
         self.week_note = widgets.HTML("")
         self.feedback = widgets.Output()
         self.feedback.add_class("mutuality-feedback")
+        # No icon: a glyph would be read out as part of the button's name.
         self.save_button = widgets.Button(
-            description="Save my answers", button_style="primary", icon="check"
+            description="Save my answers", button_style="primary", layout=_auto_width()
         )
         self.save_button.add_class("mutuality-save")
         self.replace_button = widgets.Button(
-            description="Yes, replace them", button_style="warning"
+            description="Yes, replace them", button_style="warning", layout=_auto_width()
         )
         self.replace_button.add_class("mutuality-replace")
-        self.cancel_button = widgets.Button(description="No, keep the earlier ones")
+        self.cancel_button = widgets.Button(
+            description="No, keep the earlier ones", layout=_auto_width()
+        )
         self.cancel_button.add_class("mutuality-cancel")
         self.confirm_box = widgets.HBox(
-            [self.replace_button, self.cancel_button], layout=widgets.Layout(display="none")
+            [self.replace_button, self.cancel_button],
+            layout=widgets.Layout(display="none", flex_flow="row wrap"),
         )
 
         self.week.observe(self._on_week_change, names="value")
@@ -126,7 +148,13 @@ class InstrumentForm:
 
         self.urgent_help = urgent_help_for_forms(store.data_dir)
         header = widgets.HTML(
-            fragment("forms.html.j2", "header", self.instrument, self.urgent_help)
+            fragment(
+                "forms.html.j2",
+                "header",
+                self.instrument,
+                self.urgent_help,
+                any(it.required and not it.is_numeric for it in self.instrument.items),
+            )
         )
         self.widget = widgets.VBox(
             [
@@ -137,7 +165,7 @@ class InstrumentForm:
                 self.confirm_box,
                 self.feedback,
             ],
-            layout=widgets.Layout(max_width="760px"),
+            layout=widgets.Layout(max_width="760px", width="100%"),
         )
         self.widget.add_class(FORM_CLASS)
         self._on_week_change({})
@@ -148,10 +176,12 @@ class InstrumentForm:
         return self.widget._repr_mimebundle_(**kwargs)
 
     def _week_options(self, chosen: dt.date) -> list[tuple[str, dt.date]]:
+        if self.bound_week is not None:  # the link is for this week only
+            return [(week_label(self.bound_week).capitalize(), self.bound_week)]
         current = week_of(self.today)
         weeks = {current - dt.timedelta(weeks=n) for n in range(WEEKS_OFFERED + 1)}
         weeks.add(chosen)
-        return [(week_label(w).capitalize(), w) for w in sorted(weeks, reverse=True)]
+        return [(sentence_start(week_label(w)), w) for w in sorted(weeks, reverse=True)]
 
     def _say(self, message: str, ok: bool = False) -> None:
         self.message = message
@@ -168,8 +198,10 @@ class InstrumentForm:
         return self.week.value
 
     def _existing(self) -> dict[str, str]:
-        # This partner's own answers only: the other partner's are never read here.
-        return self.store.answered_items(self.couple_id, self.partner, self.selected_week())
+        # This partner's own answers to this instrument only: the other partner's are
+        # never read here, and a check-in saved this week says nothing about the inventory.
+        answered = self.store.answered_items(self.couple_id, self.partner, self.selected_week())
+        return {k: v for k, v in answered.items() if k in self.fields}
 
     def collect(self) -> tuple[list[Answer], dict[str, str]]:
         """Validate every field; returns the answers to save and ``{item or 'week': message}``."""
@@ -185,7 +217,8 @@ class InstrumentForm:
         for item_id, field in self.fields.items():
             raw = field.raw()
             if raw is None:
-                if field.item.required:
+                # A numeric item is None only when the person said "Not answered".
+                if field.item.required and not field.item.is_numeric:
                     errors[item_id] = "Please answer this one."
                 elif item_id in existing and existing[item_id] != "" and not field.item.private:
                     # Replacing a week: a cleared optional answer is cleared in the store too.
@@ -201,8 +234,19 @@ class InstrumentForm:
 
     def _on_week_change(self, change: dict) -> None:
         self._hide_confirm()
+        self._show_week(self._existing())
+
+    def _show_week(self, existing: dict[str, str]) -> None:
+        """Show the chosen week: its saved answers to change, or a fresh form."""
+        self._loaded = existing
+        for item_id, field in self.fields.items():
+            field.show_error("")
+            if existing:
+                field.show_saved(existing.get(item_id))
+            else:
+                field.reset()
         week = self.selected_week()
-        state = "future" if week > week_of(self.today) else "answered" if self._existing() else ""
+        state = "future" if week > week_of(self.today) else "answered" if existing else ""
         self.week_note.value = fragment("forms.html.j2", "week_note", state)
 
     def _on_save(self, button: widgets.Button | None = None) -> None:
@@ -210,11 +254,14 @@ class InstrumentForm:
         answers, errors = self._validate_and_show()
         if errors:
             return
-        if self._existing():
+        existing = self._existing()
+        if existing and existing != self._loaded:
+            # Saved elsewhere (another tab, another device) since this form showed the week:
+            # those answers are not the ones on this page, so ask before replacing them.
             self.status = "confirm"
             self._say(
-                f"You already saved answers for the {week_label(self.selected_week())}. "
-                "Replace them with these?"
+                f"Answers for the {week_label(self.selected_week())} were saved from "
+                "somewhere else since this page opened. Replace them with these?"
             )
             self.confirm_box.layout.display = "flex"
             return
@@ -253,7 +300,7 @@ class InstrumentForm:
     def _save(self, answers: list[Answer]) -> None:
         self.save_button.disabled = True
         try:
-            self.store.save_answers(answers, source=self.source)
+            self.store.save_answers(answers, source=self.source, link=self.link)
         except Exception as exc:  # noqa: BLE001 -- whatever broke, the partner keeps the answers
             self.status = "error"
             self._say(notices.cannot_save(exc))
@@ -261,7 +308,7 @@ class InstrumentForm:
         finally:
             self.save_button.disabled = False
         self.status = "saved"
-        self._on_week_change({})
+        self._show_week(self._existing())
         self._say(
             f"Saved. Your answers for the {week_label(self.selected_week())} are safely "
             "stored. Thank you for taking the time.",
@@ -319,10 +366,12 @@ def notebook_form(
             link = parse_link_query(qs, data_dir)
             couple_id, partner = link["couple_id"], link["partner"]
             week = link["week"] if week is None else week
+        else:
+            link = None
         params = form_parameters(couple_id, partner, week, data_dir)
         store = Store(params["data_dir"], create=False)
         return InstrumentForm(
-            store, instrument, params["couple_id"], params["partner"], params["week"]
+            store, instrument, params["couple_id"], params["partner"], params["week"], link=link
         )
     except LinkError as exc:
         return notice(notices.link_refused(exc), urgent_help_for_forms(data_dir))

@@ -16,13 +16,17 @@ check"):
   chart, and a form saved again without it keeps the stored answer;
 - ``risk: [choice, ...]`` (``choice`` items): the answers that raise an urgent alert;
 - ``label``: a short name for the therapist (in alerts and reports), e.g. "Felt safe".
+
+A numeric item may name the ends of its scale with ``low`` and ``high`` (what its
+minimum and maximum mean, shown at the slider's ends); a top-level ``scale: {min, max,
+low, high}`` gives them to every ``int`` item of that range that names none itself.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -56,8 +60,9 @@ ITEM_TYPES = ("int", "share", "tags", "choice", "text")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _KNOWN_KEYS = {
     "id", "type", "min", "max", "domain", "required", "wording", "help",
-    "choices", "max_length", "reverse", "private", "risk", "label",
+    "choices", "max_length", "reverse", "private", "risk", "label", "low", "high",
 }  # fmt: skip
+_SCALE_KEYS = {"min", "max", "low", "high"}
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,9 @@ class Item:
     risk: tuple[str, ...] = ()
     #: A short name for the therapist (alerts, reports); the wording when not given.
     label: str = ""
+    #: What a numeric item's minimum and maximum mean (shown at the slider's ends).
+    low: str = ""
+    high: str = ""
 
     @property
     def is_numeric(self) -> bool:
@@ -244,6 +252,11 @@ def _build_item(path: Path, index: int, raw: Any) -> Item:
     label = raw.get("label", "")
     if not isinstance(label, str):
         raise _fail(path, where, "label must be text")
+    ends = {key: raw.get(key, "") for key in ("low", "high")}
+    if any(not isinstance(v, str) for v in ends.values()):
+        raise _fail(path, where, "low and high must be text")
+    if item_type not in ("int", "share") and any(ends.values()):
+        raise _fail(path, where, f"low/high make no sense for type {item_type}")
     max_length = raw.get("max_length", 4000)
     if not isinstance(max_length, int) or max_length < 1:
         raise _fail(path, where, "max_length must be a positive whole number")
@@ -263,6 +276,8 @@ def _build_item(path: Path, index: int, raw: Any) -> Item:
         private=private,
         risk=tuple(risk),
         label=label.strip(),
+        low=ends["low"].strip(),
+        high=ends["high"].strip(),
     )
 
 
@@ -300,6 +315,27 @@ def _choices(
     return ids, tuple(c["label"].strip() for c in entries)
 
 
+def _apply_scale(path: Path, scale: Any, items: tuple[Item, ...]) -> tuple[Item, ...]:
+    """Give the instrument's ``scale`` end labels to its ``int`` items of that range."""
+    if scale is None:
+        return items
+    ok = (
+        isinstance(scale, dict)
+        and set(scale) == _SCALE_KEYS
+        and all(type(scale[k]) is int for k in ("min", "max"))
+        and all(isinstance(scale[k], str) and scale[k].strip() for k in ("low", "high"))
+    )
+    if not ok:
+        raise _fail(path, "top level", "scale must be {min, max, low, high} (numbers, words)")
+    low, high = scale["low"].strip(), scale["high"].strip()
+    return tuple(
+        replace(it, low=it.low or low, high=it.high or high)
+        if it.type == "int" and it.bounds == (scale["min"], scale["max"])
+        else it
+        for it in items
+    )
+
+
 def load_instrument(path: str | Path) -> Instrument:
     """Load and validate one instrument definition file.
 
@@ -322,7 +358,9 @@ def load_instrument(path: str | Path) -> Instrument:
     items_raw = raw.get("items")
     if not isinstance(items_raw, list) or not items_raw:
         raise _fail(path, "top level", "items must be a non-empty list")
-    items = tuple(_build_item(path, i, r) for i, r in enumerate(items_raw))
+    items = _apply_scale(
+        path, raw.get("scale"), tuple(_build_item(path, i, r) for i, r in enumerate(items_raw))
+    )
     seen: set[str] = set()
     for it in items:
         if it.id in seen:

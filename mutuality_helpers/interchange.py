@@ -14,10 +14,12 @@ its values. Export writes the same formats, so export then import round-trips.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,7 @@ from tqdm import tqdm
 from . import config
 from .exceptions import ImportRejected, MutualityError, ValidationError
 from .models import Answer, CoupleNames, Season, make_answer, make_couple, make_season
+from .scratch import scratch_prefix
 from .store import Store
 
 ANSWER_HEADER = ("couple_id", "partner", "week", "item", "value")
@@ -163,15 +166,20 @@ class ImportResult:
     created: list[str]
 
 
-def import_files(store: Store, paths: Iterable[str | os.PathLike]) -> ImportResult:
+def import_files(
+    store: Store, paths: Iterable[str | os.PathLike], parsed: list[ParsedFile] | None = None
+) -> ImportResult:
     """Check every file, then write them all in one transaction (or nothing at all).
+
+    ``parsed``: the files already checked with :func:`parse_csv` (not read again).
 
     Raises
     ------
     ImportRejected
         For the first file with bad rows; nothing from any file is written.
     """
-    parsed = [parse_csv(p) for p in paths]
+    if parsed is None:
+        parsed = [parse_csv(p) for p in paths]
     known = set(store.couple_ids())
     created = sorted(set().union(*(p.couple_ids() for p in parsed)) - known)
 
@@ -195,11 +203,32 @@ def import_files(store: Store, paths: Iterable[str | os.PathLike]) -> ImportResu
 
 
 def _write_private_csv(path: Path, header: tuple[str, ...], rows: Iterable[Iterable[Any]]) -> None:
-    config.private_file(path)
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
+    """Write one CSV owner-only, whole or not at all (a temporary file renamed into place).
+
+    Renaming also means a symbolic link at ``path`` is replaced, never written through.
+    """
+    if not path.parent.is_dir():
+        config.private_dir(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=scratch_prefix(path.name), suffix=".part", dir=path.parent)
+    try:
+        os.fchmod(fd, config.PRIVATE_FILE_MODE)
+        with open(fd, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow(header)
+            writer.writerows(rows)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _terminal_safe(rows: Iterable[list[str]]) -> Iterator[list[str]]:
+    """Rows for a terminal: control and bidi characters escaped (a file keeps them exact)."""
+    from .formatting import printable
+
+    for row in rows:
+        yield [printable(cell) for cell in row]
 
 
 def answer_rows(store: Store, couple_id: str) -> list[list[str]]:
@@ -236,24 +265,29 @@ def export_couple(store: Store, couple_id: str, out: str | os.PathLike | None) -
     couple_id = store.require_couple(couple_id)
     answers = answer_rows(store, couple_id)
     if out is None:
+        # On a terminal an escape sequence in a reflection would act on it; a pipe or a
+        # redirect gets the exact text (what import reads back).
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(ANSWER_HEADER)
-        writer.writerows(answers)
+        writer.writerows(_terminal_safe(answers) if sys.stdout.isatty() else answers)
         return []
     out = Path(out)
+    seasons = season_rows(store, couple_id)
+    seasons_path = out.with_name(f"{out.stem}-seasons.csv")
+    names_path = out.with_name(f"{out.stem}-couple.csv")
+    # Every file this export may write is checked before the first is written.
+    for path in (out, seasons_path, names_path):
+        config.refuse_owned(path, store.data_dir)
     written = [out]
     _write_private_csv(out, ANSWER_HEADER, answers)
-    seasons = season_rows(store, couple_id)
     if seasons:
-        path = out.with_name(f"{out.stem}-seasons.csv")
-        _write_private_csv(path, SEASON_HEADER, seasons)
-        written.append(path)
+        _write_private_csv(seasons_path, SEASON_HEADER, seasons)
+        written.append(seasons_path)
     # The names as stored: get_couple would fill in "Partner A/B" for missing ones.
     raw_names = store.couples().set_index("couple_id").loc[couple_id]
     if raw_names["name_a"] or raw_names["name_b"]:
-        path = out.with_name(f"{out.stem}-couple.csv")
         _write_private_csv(
-            path, COUPLE_HEADER, [[couple_id, raw_names["name_a"], raw_names["name_b"]]]
+            names_path, COUPLE_HEADER, [[couple_id, raw_names["name_a"], raw_names["name_b"]]]
         )
-        written.append(path)
+        written.append(names_path)
     return written

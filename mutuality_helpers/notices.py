@@ -15,7 +15,14 @@ from __future__ import annotations
 import secrets
 import sys
 
-from .exceptions import MutualityError, ParameterError, UnknownCouple, ValidationError
+from .exceptions import (
+    ErasedCouple,
+    LinkError,
+    MutualityError,
+    ParameterError,
+    UnknownCouple,
+    ValidationError,
+)
 
 #: Shown when the server already holds as many open forms as it may.
 BUSY_TITLE = "Busy right now"
@@ -30,6 +37,8 @@ WELCOME_MESSAGE = (
     "Please open the personal link your therapist gave you."
 )
 LINK_TITLE = "This link does not work"
+#: Shown when the server cannot check a link right now (the store cannot be read).
+UNAVAILABLE_TITLE = "Not available right now"
 
 
 def link_refused(reason: object) -> str:
@@ -66,6 +75,14 @@ def cannot_open(exc: BaseException) -> str:
 
 def cannot_save(exc: BaseException) -> str:
     """Why answers were not saved; the answers stay on the page for another try."""
+    if isinstance(exc, (LinkError, ErasedCouple)):
+        # The link expired or was revoked, or the couple erased, since the form opened:
+        # trying again will not help, and the partner is not told which.
+        reason = exc if isinstance(exc, LinkError) else "it is no longer in use"
+        return (
+            f"Your answers were not saved: this link does not work any more ({reason}). "
+            "Please ask your therapist for a new one."
+        )
     doing = "saving answers" if isinstance(exc, MutualityError) else "saving answers (unexpected)"
     reference = log_incident(exc, doing)
     return (

@@ -20,6 +20,7 @@ from typing import Any
 
 from . import config
 from .exceptions import ReportError
+from .scratch import scratch_prefix
 
 TEMPLATE_NAME = "mutuality_report"
 # Notebook furniture that must never reach a clinical record (checked on the HTML before
@@ -27,16 +28,19 @@ TEMPLATE_NAME = "mutuality_report"
 FORBIDDEN = ("In&nbsp;[", 'class="jp-InputArea', "<script", "<pre")
 
 
-def write_pdf(html: str, out: Path, fonts: Any = None) -> Path:
+def write_pdf(html: str, out: Path, fonts: Any = None, lock_folder: bool = True) -> Path:
     """Print ``html`` to ``out`` atomically, owner-only, in an owner-only folder.
 
-    ``fonts`` is an optional WeasyPrint ``FontConfiguration`` to reuse.
+    ``fonts`` is an optional WeasyPrint ``FontConfiguration`` to reuse. With
+    ``lock_folder=False`` an existing folder the user chose keeps its permissions (the file
+    is owner-only all the same).
     """
     from weasyprint import HTML
 
     out = Path(out)
-    config.private_dir(out.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}-", suffix=".pdf.part", dir=out.parent)
+    if lock_folder or not out.parent.is_dir():
+        config.private_dir(out.parent)
+    fd, tmp = tempfile.mkstemp(prefix=scratch_prefix(out.stem), suffix=".pdf.part", dir=out.parent)
     try:
         os.fchmod(fd, config.PRIVATE_FILE_MODE)
         with os.fdopen(fd, "wb") as fh:

@@ -1,5 +1,6 @@
-"""The practice's own settings: the line every form shows on how to reach urgent help, and
-who is marking an alert when nobody says (:func:`current_user`).
+"""The practice's own settings: the line every form shows on how to reach urgent help, the
+address partners reach the forms at (:func:`public_url`), and who is marking an alert when
+nobody says (:func:`current_user`).
 
 A partner may open a form while afraid, so every worksheet form (the weekly check-in and
 the inventory, and the notice shown instead of a form whose link does not work) shows one
@@ -24,7 +25,7 @@ from . import config
 from .exceptions import SettingsError, ValidationError
 from .validation import parse_text
 
-PRACTICE_FILE = "practice.yaml"
+PRACTICE_FILE = config.PRACTICE_NAME
 URGENT_HELP_ENV = "MUTUALITY_URGENT_HELP"
 #: What every form says when the practice has set nothing.
 DEFAULT_URGENT_HELP = (
@@ -33,7 +34,7 @@ DEFAULT_URGENT_HELP = (
 )
 #: A setting is one line of at most this many characters.
 URGENT_HELP_LIMIT = 500
-_KNOWN_KEYS = {"urgent_help"}
+_KNOWN_KEYS = {"urgent_help", "public_url"}
 
 
 def _checked(text: Any, where: str) -> str:
@@ -78,7 +79,35 @@ def settings(data: Any = None) -> dict[str, str]:
     out = {}
     if "urgent_help" in raw:
         out["urgent_help"] = _checked(raw["urgent_help"], str(path))
+    if "public_url" in raw:
+        out["public_url"] = _checked_url(raw["public_url"], str(path))
     return out
+
+
+def _checked_url(url: Any, where: str) -> str:
+    from .exceptions import ServeError
+    from .serve import check_public_url
+
+    if not isinstance(url, str):
+        raise SettingsError(f"{where}: public_url must be text, e.g. https://checkin.example.org")
+    try:
+        return check_public_url(url)
+    except ServeError as exc:
+        raise SettingsError(f"{where}: {str(exc).replace('--public-url', 'public_url')}") from None
+
+
+def public_url(data: Any = None) -> str | None:
+    """The address partners reach the form server at (``public_url:`` in ``practice.yaml``).
+
+    Where partner links start (``mutuality links``, ``mutuality serve --links``) when no
+    address is given on the command line; None when not set.
+
+    Raises
+    ------
+    SettingsError
+        When ``practice.yaml`` is malformed or the address is not ``http(s)://host[:port]``.
+    """
+    return settings(data).get("public_url")
 
 
 def urgent_help(data: Any = None) -> str:

@@ -35,7 +35,8 @@ FILTERS = {
     "percent": formatting.percent,
     "signed": formatting.signed,
     "status_label": formatting.status_label,
-    "reason_label": lambda reason: str(reason).replace("_", " "),
+    "reason_label": formatting.reason_label,
+    "day_name": formatting.day_name,
 }
 
 

@@ -77,7 +77,10 @@ class Renderer:
 
     def render(self, request: ReportRequest, out: Path | None = None) -> Path:
         """Render one validated request to ``out`` (default: the request's report path)."""
-        out = Path(out) if out is not None else request.output
+        if out is None:
+            out = request.output
+        elif Path(out).resolve() != request.output.resolve():
+            out = config.refuse_owned(out, request.data_dir)  # never over the store, a backup...
         return self.printer.print_pdf(self.to_html(self.execute(request), request), out)
 
     def execute(self, request: ReportRequest) -> Any:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 #: The newest migration: what these tables are. A change to a table is a new migration,
 #: and this names it (tests/test_migrate.py checks it against Alembic's head).
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0006"
 
 metadata = sa.MetaData()
 
@@ -33,6 +33,23 @@ couples_table = sa.Table(
     sa.Column("name_a", sa.String, nullable=False, server_default=""),
     sa.Column("name_b", sa.String, nullable=False, server_default=""),
     sa.Column("created_at", sa.String, nullable=False),
+    # Each partner's link generation (revision 0004): signed into every link of theirs, so
+    # raising it (``mutuality revoke``) retires every link handed out before.
+    sa.Column("link_generation_a", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("link_generation_b", sa.Integer, nullable=False, server_default="1"),
+    # Created by `mutuality demo` (revision 0005): the only couples demo may change.
+    sa.Column("synthetic", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+# Erased couple ids (revision 0004): a late save for one is refused, and the id comes back
+# only through ``mutuality reuse``. No content: a digest of the id (so the id itself is in
+# no file after erasure), when, and the highest link generation it had (a re-created couple
+# starts above it, so no link of the erased couple opens the new one's form).
+erased_table = sa.Table(
+    "erased_couples",
+    metadata,
+    sa.Column("id_digest", sa.String(64), primary_key=True),
+    sa.Column("erased_at", sa.String, nullable=False),
+    sa.Column("link_generation", sa.Integer, nullable=False),
 )
 answers_table = sa.Table(
     "answers",
@@ -111,4 +128,31 @@ alerts_table = sa.Table(
     sa.Column("resolved_by", sa.String, nullable=True),
     sa.Column("resolved_at", sa.String, nullable=True),
     sa.Column("note", sa.String, nullable=False, server_default=""),
+)
+# Revision 0006: every prior version of a session, and every deleted one (its last version),
+# with when it stopped being current. Session numbers are never reused after a deletion.
+session_history_table = sa.Table(
+    "session_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("couple_id", sa.String, nullable=False, index=True),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("date", sa.String(10), nullable=False),
+    sa.Column("notes", sa.String, nullable=False, server_default=""),
+    sa.Column("agreements", sa.String, nullable=False, server_default=""),
+    sa.Column("saved_at", sa.String, nullable=False),
+    sa.Column("change", sa.String, nullable=False),  # edited, deleted
+    sa.Column("changed_at", sa.String, nullable=False),
+    sa.Column("source", sa.String, nullable=False, server_default=""),
+)
+# What the therapist typed in the session workbook and has not saved into the session yet
+# (number 0: the notes of the next session, not recorded yet). Cleared once saved.
+session_drafts_table = sa.Table(
+    "session_drafts",
+    metadata,
+    sa.Column("couple_id", sa.String, primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("notes", sa.String, nullable=False, server_default=""),
+    sa.Column("agreements", sa.String, nullable=False, server_default=""),
+    sa.Column("saved_at", sa.String, nullable=False),
 )

@@ -15,7 +15,7 @@ import ipywidgets as widgets
 
 from .exceptions import ValidationError
 from .feedback import Say, attempt
-from .formatting import iso_day
+from .formatting import long_day, reason_label
 from .models import SEASON_REASONS, make_season
 from .presentation import fragment
 from .store import Store
@@ -41,6 +41,7 @@ class SeasonsTab:
 
     def __init__(self, store: Store, today: dt.date, say: Say, changed: Callable[[], None]) -> None:
         self.store = store
+        self.today = today
         self.say = say
         self.changed = changed
         self.couple_id = ""
@@ -48,13 +49,15 @@ class SeasonsTab:
         self.seasons_table = widgets.HTML()
         self.seasons_table.add_class("mutuality-seasons")
         self.season_partner = widgets.Dropdown(description="Supported:")
-        self.season_reason = widgets.Dropdown(options=SEASON_REASONS, description="Reason:")
-        self.season_start = widgets.DatePicker(value=week_of(today), description="Start:")
-        self.season_end = widgets.DatePicker(
-            value=week_of(today) + dt.timedelta(weeks=4), description="Planned end:"
+        self.season_reason = widgets.Dropdown(
+            options=[(reason_label(r).capitalize(), r) for r in SEASON_REASONS],
+            description="Reason:",
         )
+        self.season_start = widgets.DatePicker(description="Start:")
+        self.season_end = widgets.DatePicker(description="Planned end:")
         self.season_agreed = widgets.Checkbox(value=False, description="Both partners agree")
         self.season_note = widgets.Text(description="Note:", layout=widgets.Layout(width="95%"))
+        self.reset_declare_form()
         self.declare_button = widgets.Button(description="Declare season", button_style="primary")
         self.season_pick = widgets.Dropdown(description="Season:", layout={"width": "95%"})
         self.edit_end = widgets.DatePicker(description="Planned end:")
@@ -85,6 +88,17 @@ class SeasonsTab:
             ]
         )
 
+    def reset_declare_form(self) -> None:
+        """The "Declare a season" form as new: once a season is declared, nothing invites a
+        second identical one."""
+        if self.season_partner.options:
+            self.season_partner.index = 0
+        self.season_reason.index = 0
+        self.season_start.value = week_of(self.today)
+        self.season_end.value = week_of(self.today) + dt.timedelta(weeks=4)
+        self.season_agreed.value = False
+        self.season_note.value = ""
+
     def couple(self, couple_id: str, names: dict[str, str]) -> None:
         """Show another couple's seasons (``names``: the partners' display names)."""
         self.couple_id, self.names = couple_id, names
@@ -100,7 +114,8 @@ class SeasonsTab:
         )
         options = [
             (
-                f"#{r.season_id} {self.names[r.partner]}: {r.reason} from {iso_day(r.start)}",
+                f"#{r.season_id} {self.names[r.partner]}: {reason_label(r.reason)} "
+                f"from {long_day(r.start)}",
                 int(r.season_id),
             )
             for r in frame.itertuples(index=False)
@@ -120,6 +135,13 @@ class SeasonsTab:
 
     def _on_declare_season(self, button: Any = None) -> None:
         def declare() -> str:
+            start, end = self.season_start.value, self.season_end.value
+            if start is None or end is None:
+                raise ValidationError("choose the season's start and planned end first")
+            if end < start:
+                raise ValidationError(
+                    f"the planned end, {long_day(end)}, is before the start, {long_day(start)}"
+                )
             season = make_season(
                 self.couple_id,
                 self.season_partner.value,
@@ -131,8 +153,9 @@ class SeasonsTab:
             )
             season_id = self.store.add_season(season, source="session workbook")
             self._saved(season_id)
+            self.reset_declare_form()
             agreed = "agreed by both" if season.agreed else "NOT yet agreed by both"
-            return f"Declared season #{season_id} ({season.reason}), {agreed}."
+            return f"Declared season #{season_id} ({reason_label(season.reason)}), {agreed}."
 
         attempt(self.say, "The season was not declared", declare)
 
@@ -153,6 +176,14 @@ class SeasonsTab:
     def _on_edit_season(self, button: Any = None) -> None:
         def edit() -> str:
             season_id = self._picked_season()
+            if self.edit_end.value is None:
+                raise ValidationError("choose the planned end first")
+            start = self.store.seasons(season_id=season_id).iloc[0].start.date()
+            if self.edit_end.value < start:
+                raise ValidationError(
+                    f"the planned end, {long_day(self.edit_end.value)}, is before the start, "
+                    f"{long_day(start)}"
+                )
             self.store.update_season(
                 season_id,
                 planned_end=self.edit_end.value,
@@ -167,9 +198,11 @@ class SeasonsTab:
     def _on_close_season(self, button: Any = None) -> None:
         def close() -> str:
             season_id = self._picked_season()
+            if self.close_on.value is None:
+                raise ValidationError("choose the closing date first")
             day = parse_date(self.close_on.value, "closing date")
             self.store.close_season(season_id, day)
             self._saved(season_id)
-            return f"Closed season #{season_id} on {day.isoformat()}."
+            return f"Closed season #{season_id} on {long_day(day)}."
 
         attempt(self.say, "The season was not closed", close)

@@ -281,8 +281,13 @@ def serve(
     options: ServeOptions | None = None,
     announce: Any = print,
     links_for: Sequence[str] = (),
+    link_days: int | None = None,
 ) -> int:
-    """Run the form server in the foreground until SIGTERM or Ctrl-C; returns its exit code."""
+    """Run the form server in the foreground until SIGTERM or Ctrl-C; returns its exit code.
+
+    ``links_for``: couples whose partners' links are announced first, working for
+    ``link_days`` days (default :data:`~mutuality_helpers.links.DEFAULT_EXPIRY_DAYS`).
+    """
     options = options or ServeOptions()
     bind = check_bind(options.address, options.token)
     base = base_url(bind, options)
@@ -293,7 +298,10 @@ def serve(
                 ("weekly_checkin", "check-in"),
                 ("mutuality_inventory", "inventory"),
             ):
-                link = partner_link(base, couple_id, partner, form, token=options.token, data=data)
+                link = partner_link(
+                    base, couple_id, partner, form, token=options.token, data=data,
+                    expires=link_days,
+                )  # fmt: skip
                 announce(f"  {couple_id} partner {partner} {label}: {link}")
     # Until Voila installs its own handler, SIGTERM still cleans up (the finally below).
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)

@@ -22,6 +22,8 @@ typed (names, notes, reflections) is HTML-escaped before it reaches the page.
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
@@ -29,12 +31,14 @@ import pandas as pd
 
 from .alert_record import safety_views, silence_views
 from .alerts_ui import AlertActions
-from .exceptions import MutualityError, ParameterError, ValidationError
+from .autosave import CallLater, Debouncer
+from .exceptions import DuplicateSession, MutualityError, ParameterError, ValidationError
 from .feedback import attempt, notice, show_message
-from .formatting import iso_day
+from .formatting import day_name, long_time
 from .presentation import domain_rows, fragment
 from .seasons_ui import SeasonsTab
 from .store import Store
+from .store_answers import now_iso
 from .summary import Summary
 from .validation import parse_couple_id, parse_date, week_of
 from .voila_guard import refusal
@@ -47,8 +51,12 @@ if TYPE_CHECKING:
 CHART_KEYS = ("lifting", "timeline", "perception", "wellbeing", "personal_work")
 #: How many weeks of reflections the workbook shows, ending at the judged week.
 REFLECTION_WEEKS = 4
-#: The session picker's entry for "no session: judge as of today".
+#: The session picker's entry for "no session: judge as of today" (and the draft key of the
+#: notes for the session not recorded yet).
 LATEST = 0
+#: A second click on "Record new session" within this many seconds, for the same couple and
+#: date, is the same click (a double click records one session).
+DOUBLE_CLICK_S = 3.0
 
 
 TEMPLATE = "workbook.html.j2"
@@ -83,6 +91,9 @@ class SessionWorkbook:
     today
         The date taken as today: the "today" view judges as of it, and it is offered for a
         new session; default :func:`~mutuality_helpers.weeks.today`.
+    call_later
+        How the notes' autosave waits for typing to pause (tests pass their own; default
+        the kernel's event loop, see :mod:`~mutuality_helpers.autosave`).
     """
 
     def __init__(
@@ -91,6 +102,7 @@ class SessionWorkbook:
         couple_id: str | None = None,
         session: int | None = None,
         today: dt.date | None = None,
+        call_later: CallLater | None = None,
     ):
         self.store = store
         self.today = today or clock_today()
@@ -109,9 +121,19 @@ class SessionWorkbook:
 
         # -- pickers
         self.couple = widgets.Dropdown(options=options, value=start, description="Couple:")
-        self.session = widgets.Dropdown(options=[("today", LATEST)], description="Session:")
+        self.session = widgets.Dropdown(options=[("Today", LATEST)], description="Session:")
         self.new_date = widgets.DatePicker(value=self.today, description="New session on:")
         self.record_button = widgets.Button(description="Record new session", icon="plus")
+        # -- one question at a time: a second session the same day, a deletion
+        self.confirm_text = widgets.HTML()
+        self.confirm_yes = widgets.Button(button_style="warning")
+        self.confirm_no = widgets.Button(description="Cancel")
+        self.confirm = widgets.HBox([self.confirm_text, self.confirm_yes, self.confirm_no])
+        self.confirm.add_class("mutuality-confirm")
+        self.confirm.layout.display = "none"
+        self._pending: Callable[[], str | None] | None = None
+        self._last_record: tuple[str, dt.date, float] | None = None
+        self.clock: Callable[[], float] = time.monotonic
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
         self.refresh_button.add_class("mutuality-refresh")
         # -- summary, charts, reflections
@@ -126,6 +148,21 @@ class SessionWorkbook:
         self.notes = widgets.Textarea(description="Notes:", layout=wide)
         self.agreements = widgets.Textarea(description="Agreements:", layout=wide)
         self.save_notes_button = widgets.Button(description="Save notes", button_style="primary")
+        self.draft_status = widgets.HTML()
+        self.draft_status.add_class("mutuality-draft-status")
+        # What is typed is kept as a draft once typing pauses, and before anything else shows.
+        self.autosave = Debouncer(self._keep_draft, call_later=call_later)
+        self._loading = False
+        self._shown: tuple[str, int] = ("", LATEST)  # whose notes the text boxes hold
+        self._saved_text: tuple[str, str] = ("", "")
+        # -- the chosen session: move it to another date, delete it; its history
+        self.edit_date = widgets.DatePicker(description="Move to:")
+        self.move_button = widgets.Button(description="Change date", icon="calendar")
+        self.delete_button = widgets.Button(
+            description="Delete session", icon="trash", button_style="danger"
+        )
+        self.history = widgets.HTML()
+        self.history.add_class("mutuality-session-history")
         # -- one place for messages
         self.feedback = widgets.Output()
         self.feedback.add_class("mutuality-feedback")
@@ -150,6 +187,12 @@ class SessionWorkbook:
         self.record_button.on_click(self._on_record_session)
         self.refresh_button.on_click(self._on_refresh)
         self.save_notes_button.on_click(self._on_save_notes)
+        self.notes.observe(self._on_typing, names="value")
+        self.agreements.observe(self._on_typing, names="value")
+        self.move_button.on_click(self._on_move_session)
+        self.delete_button.on_click(self._on_delete_session)
+        self.confirm_yes.on_click(self._on_confirm)
+        self.confirm_no.on_click(self._on_cancel)
 
         self.widget = self._layout()
         self.widget.add_class("mutuality-workbook")
@@ -174,17 +217,23 @@ class SessionWorkbook:
         notes = widgets.VBox(
             [
                 widgets.HTML(
-                    "<p>Notes for the record, and what the couple agreed for next week.</p>"
+                    "<p>Notes for the record, and what the couple agreed for next week. "
+                    "What you type is kept as you go, and saved into the session with "
+                    "<i>Save notes</i> (with <i>Today</i> chosen: into the next session you "
+                    "record).</p>"
                 ),
                 self.notes,
                 self.agreements,
-                self.save_notes_button,
+                widgets.HBox([self.save_notes_button, self.draft_status]),
+                widgets.HTML("<h4>This session</h4>"),
+                widgets.HBox([self.edit_date, self.move_button, self.delete_button]),
+                self.history,
             ]
         )
         tabs = widgets.Tab(children=[overview, notes, self.seasons_tab.widget])
         for i, title in enumerate(("Summary and charts", "Notes and agreements", "Seasons")):
             tabs.set_title(i, title)
-        return widgets.VBox([self.urgent, pickers, self.feedback, tabs])
+        return widgets.VBox([self.urgent, pickers, self.confirm, self.feedback, tabs])
 
     @classmethod
     def open(
@@ -246,8 +295,8 @@ class SessionWorkbook:
 
     def _load_sessions(self, select: int | None = None) -> None:
         frame = self.store.sessions(self.couple_id)
-        options = [("today (no session)", LATEST)] + [
-            (f"session {r.number} · {iso_day(r.date)}", int(r.number))
+        options = [("Today (no session)", LATEST)] + [
+            (f"Session {r.number} · {day_name(r.date)}", int(r.number))
             for r in frame.itertuples(index=False)
         ]
         if select is not None and select not in [v for _, v in options]:
@@ -263,14 +312,72 @@ class SessionWorkbook:
         self._load_notes()
 
     def _load_notes(self) -> None:
+        """Show the chosen session's notes, or the draft typed for it and not saved yet."""
+        self.autosave.flush()  # what was typed for the notes shown so far is kept first
         number = self.session_number
-        if number is None:
-            self.notes.value, self.agreements.value = "", ""
-            self.notes.disabled = self.agreements.disabled = self.save_notes_button.disabled = True
+        key = (self.couple_id, number or LATEST)
+        row = None if number is None else self.store.session(self.couple_id, number)
+        saved = ("", "") if row is None else (row["notes"], row["agreements"])
+        draft = self.store.draft(*key)
+        shown = saved
+        if draft is not None:
+            typed = (draft["notes"], draft["agreements"])
+            if typed == saved:
+                self.store.clear_draft(*key)
+                draft = None
+            else:
+                shown = typed
+        self._loading = True
+        try:
+            self.notes.value, self.agreements.value = shown
+        finally:
+            self._loading = False
+        self._shown, self._saved_text = key, saved
+        where = "the next session you record" if number is None else f"session {number}"
+        if draft is not None:
+            self.draft_status.value = fragment(
+                TEMPLATE, "draft_status", "restored", long_time(draft["saved_at"]), where
+            )
+        else:
+            self.draft_status.value = ""
+        for w in (self.edit_date, self.move_button, self.delete_button):
+            w.disabled = row is None
+        self.edit_date.value = None if row is None else row["date"].date()
+        self._show_history()
+
+    def _show_history(self) -> None:
+        history = self.store.session_history(self.couple_id)
+        number = self.session_number
+        mine = history[(history["number"] == number) | (history["change"] == "deleted")]
+        rows = mine.sort_values("changed_at", ascending=False, kind="stable").to_dict("records")
+        self.history.value = fragment(TEMPLATE, "session_history", rows, number)
+
+    # -- notes: kept as a draft while typing ------------------------------------------------
+
+    def _on_typing(self, change: dict[str, Any]) -> None:
+        if self._loading:
             return
-        row = self.store.session(self.couple_id, number)
-        self.notes.value, self.agreements.value = row["notes"], row["agreements"]
-        self.notes.disabled = self.agreements.disabled = self.save_notes_button.disabled = False
+        self.autosave.poke()
+
+    def _keep_draft(self) -> None:
+        """Keep what the text boxes hold for the notes they show (or forget an unchanged one)."""
+        couple_id, number = self._shown
+        if not couple_id:
+            return
+        typed = (self.notes.value, self.agreements.value)
+
+        def keep() -> None:
+            if typed == self._saved_text:
+                self.store.clear_draft(couple_id, number)
+                self.draft_status.value = ""
+                return
+            self.store.save_draft(couple_id, number, *typed)
+            where = "the next session you record" if number == LATEST else f"session {number}"
+            self.draft_status.value = fragment(
+                TEMPLATE, "draft_status", "kept", long_time(now_iso()), where
+            )
+
+        attempt(self._say, "What you typed could not be kept", keep)
 
     def refresh(self) -> None:
         """Redraw the summary, the charts and the reflections for the chosen couple and week."""
@@ -319,9 +426,21 @@ class SessionWorkbook:
     # -- callbacks -------------------------------------------------------------------
 
     def _on_couple_change(self, change: dict[str, Any]) -> None:
+        self._dismiss()
+        before = self._shown
+        kept = self.autosave.pending
+        self.autosave.flush()  # the text boxes still hold the couple shown before
+
         def show() -> str:
             self._load_couple()
-            return f"Showing couple {self.couple_id}."
+            said = f"Showing couple {self.couple_id}."
+            if kept and self.store.draft(*before) is not None:
+                where = "the next session" if before[1] == LATEST else f"session {before[1]}"
+                said += (
+                    f" The notes you typed for {before[0]} ({where}) are kept, not saved into "
+                    "the session yet: they come back when you choose that couple again."
+                )
+            return said
 
         attempt(self._say, "", show)
 
@@ -337,36 +456,161 @@ class SessionWorkbook:
         attempt(self._say, "", reload)
 
     def _on_session_change(self, change: dict[str, Any]) -> None:
+        self._dismiss()
+
         def show() -> None:
             self._load_notes()
             self.refresh()
 
         attempt(self._say, "", show)
 
+    # -- recording, moving and deleting sessions ----------------------------------------
+
     def _on_record_session(self, button: Any = None) -> None:
-        def record() -> str:
-            day = parse_date(self.new_date.value, "session date")
-            number = self.store.add_session(self.couple_id, day)
-            self._load_sessions(number)
-            self.refresh()
-            week = self.store.session_week(self.couple_id, day)
-            return (
-                f"Recorded session {number} on {day.isoformat()} "
-                f"(judged as of the week of {week.isoformat()})."
+        attempt(self._say, "The session was not recorded", lambda: self._record(False))
+
+    def _record(self, same_day: bool) -> str | None:
+        day = self.new_date.value
+        if day is None:
+            raise ValidationError("choose the new session's date first")
+        day = parse_date(day, "session date")
+        couple_id, now = self.couple_id, self.clock()
+        last = self._last_record
+        if (
+            not same_day
+            and last
+            and last[:2] == (couple_id, day)
+            and now - last[2] < DOUBLE_CLICK_S
+        ):
+            return None  # the second click of a double click: recorded once already
+        self._dismiss()
+        self.autosave.flush()  # notes typed for the next session go into it
+        draft = self.store.draft(couple_id, LATEST) or {"notes": "", "agreements": ""}
+        try:
+            with self.store.atomic():
+                number = self.store.add_session(
+                    couple_id, day, draft["notes"], draft["agreements"], same_day=same_day
+                )
+                self.store.clear_draft(couple_id, LATEST)
+        except DuplicateSession as exc:
+            self._ask(
+                f"Session {exc.number} is already on {day_name(day)}. "
+                "Record a second session that day?",
+                "Record a second session",
+                lambda: self._record(True),
+            )
+            return f"Not recorded yet: session {exc.number} is already on {day_name(day)}."
+        self._last_record = (couple_id, day, self.clock())
+        self._load_sessions(number)
+        self.refresh()
+        week = self.store.session_week(couple_id, day)
+        kept = (
+            " with the notes typed for it" if any(draft[k] for k in ("notes", "agreements")) else ""
+        )
+        return (
+            f"Recorded session {number} on {day_name(day)}{kept} "
+            f"(judged as of the week of {day_name(week)})."
+        )
+
+    def _on_move_session(self, button: Any = None) -> None:
+        attempt(self._say, "The session was not moved", lambda: self._move(False))
+
+    def _move(self, same_day: bool) -> str:
+        number = self._chosen_session()
+        day = self.edit_date.value
+        if day is None:
+            raise ValidationError("choose the date to move the session to first")
+        day = parse_date(day, "new date")
+        self._dismiss()
+        try:
+            changed = self.store.edit_session(self.couple_id, number, date=day, same_day=same_day)
+        except DuplicateSession as exc:
+            self._ask(
+                f"Session {exc.number} is already on {day_name(day)}. "
+                f"Move session {number} there too?",
+                f"Move session {number}",
+                lambda: self._move(True),
+            )
+            return f"Not moved yet: session {exc.number} is already on {day_name(day)}."
+        if not changed:
+            return f"Session {number} is on {day_name(day)} already."
+        self._load_sessions(number)
+        self.refresh()
+        return f"Moved session {number} to {day_name(day)} (the date it had is in its history)."
+
+    def _on_delete_session(self, button: Any = None) -> None:
+        def ask() -> None:
+            number = self._chosen_session()
+            day = self.store.session(self.couple_id, number)["date"]
+            self._ask(
+                f"Delete session {number} ({day_name(day)})? It stays in the history "
+                "below, and its number is not given to another session.",
+                f"Delete session {number}",
+                lambda: self._delete(number),
             )
 
-        attempt(self._say, "The session was not recorded", record)
+        attempt(self._say, "The session was not deleted", ask)
+
+    def _delete(self, number: int) -> str:
+        self.autosave.cancel()  # its draft goes with it
+        self.store.delete_session(self.couple_id, number)
+        self._load_sessions()
+        self.refresh()
+        return f"Deleted session {number}; it is kept in the history."
+
+    def _chosen_session(self) -> int:
+        number = self.session_number
+        if number is None:
+            raise ValidationError("choose a session first")
+        return number
+
+    # -- one question at a time -----------------------------------------------------------
+
+    def _ask(self, question: str, yes: str, action: Callable[[], str | None]) -> None:
+        """Show ``question`` with a ``yes`` button that runs ``action``, and Cancel."""
+        self.confirm_text.value = fragment(TEMPLATE, "question", question)
+        self.confirm_yes.description = yes
+        self._pending = action
+        self.confirm.layout.display = "flex"
+
+    def _dismiss(self) -> None:
+        self._pending = None
+        self.confirm.layout.display = "none"
+
+    def _on_confirm(self, button: Any = None) -> None:
+        action = self._pending
+        self._dismiss()
+        if action is not None:
+            attempt(self._say, "Not done", action)
+
+    def _on_cancel(self, button: Any = None) -> None:
+        if self._pending is not None:
+            self._dismiss()
+            self._say("Nothing was changed.", True)
 
     def _on_save_notes(self, button: Any = None) -> None:
         number = self.session_number
         if number is None:
-            self._say("Choose or record a session first: notes belong to a session.")
+            self.autosave.flush()
+            self._say(
+                "These notes are kept for the next session: Record new session saves them into it.",
+                True,
+            )
             return
 
         def save() -> str:
-            self.store.update_session(
-                self.couple_id, number, notes=self.notes.value, agreements=self.agreements.value
-            )
+            self.autosave.cancel()
+            typed = (self.notes.value, self.agreements.value)
+            with self.store.atomic():
+                changed = self.store.edit_session(
+                    self.couple_id, number, notes=typed[0], agreements=typed[1]
+                )
+                self.store.clear_draft(self.couple_id, number)
+            self._saved_text = typed
+            self.draft_status.value = ""
+            self._show_history()
+            if not changed:
+                return f"Nothing to save: the notes of session {number} are as saved."
             return f"Saved the notes and agreements of session {number}."
 
         attempt(self._say, "The notes were not saved", save)

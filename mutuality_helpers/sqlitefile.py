@@ -66,6 +66,14 @@ def tables(con: sqlite3.Connection) -> set[str]:
     return {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
 
 
+def being_created(con: sqlite3.Connection) -> bool:
+    """Is this table-less database one the store is creating (WAL mode, no version set)?"""
+    mode = str(con.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+    user_version = con.execute("PRAGMA user_version").fetchone()[0]
+    application_id = con.execute("PRAGMA application_id").fetchone()[0]
+    return mode == "wal" and user_version == 0 and application_id == 0
+
+
 def check_store_file(path: Path, full: bool = False) -> str | None:
     """Refuse a file that is not a healthy Mutuality store, without changing it.
 
@@ -104,8 +112,14 @@ def check_store_file(path: Path, full: bool = False) -> str | None:
         try:
             found = tables(con)
             if not found:
-                # An empty database: another process is creating the store at this very
-                # moment (its schema transaction is not committed yet). Ours to fill.
+                # An empty database is ours to fill only when it is what the store's
+                # first connection makes (WAL, nothing else set): another process is
+                # creating the store at this very moment. Any other is someone else's.
+                if not being_created(con):
+                    raise StoreError(
+                        f"{path} is an SQLite file with no tables, not a Mutuality store; "
+                        "left untouched"
+                    )
                 return None
             if not migrate.looks_like_a_store(found):
                 raise StoreError(
@@ -119,6 +133,9 @@ def check_store_file(path: Path, full: bool = False) -> str | None:
             )
         finally:
             con.close()
+    except sqlite3.OperationalError as exc:
+        # Not the file's fault: a folder that cannot be written, a full disk, a lock.
+        raise StoreError(f"{path} cannot be opened ({exc}); left untouched") from None
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} is damaged ({exc}); left untouched") from None
     migrate.require_known(revision, f"{path}")

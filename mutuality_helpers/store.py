@@ -15,15 +15,23 @@ The records written are validated first, in :mod:`~mutuality_helpers.models`.
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from . import config
-from .exceptions import UnknownSeason, UnknownSession, ValidationError
+from .exceptions import DuplicateSession, UnknownSeason, UnknownSession, ValidationError
 from .models import Season, make_season
-from .schema import alerts_table, answers_table, seasons_table, sessions_table
+from .schema import (
+    alerts_table,
+    answers_table,
+    seasons_table,
+    session_drafts_table,
+    session_history_table,
+    sessions_table,
+)
 from .store_answers import CouplesAndAnswers, frame, now_iso, of_couples
 from .validation import parse_date, parse_text, week_of
 
@@ -35,6 +43,10 @@ SEASON_COLUMNS = [
     "agreed", "note", "closed_on",
 ]  # fmt: skip
 SESSION_COLUMNS = ["couple_id", "number", "date", "as_of", "notes", "agreements"]
+HISTORY_COLUMNS = [
+    "couple_id", "number", "date", "notes", "agreements", "saved_at", "change", "changed_at",
+    "source",
+]  # fmt: skip
 #: Free text of a session (notes, agreements): at most this many characters.
 SESSION_TEXT_LIMIT = 20_000
 
@@ -176,18 +188,43 @@ class Store(CouplesAndAnswers):
 
     # -- sessions ----------------------------------------------------------------------
 
-    def add_session(self, couple_id: str, date: Any, notes: str = "", agreements: str = "") -> int:
-        """Record the couple's next session; returns its number (1, 2, ...)."""
+    def add_session(
+        self,
+        couple_id: str,
+        date: Any,
+        notes: str = "",
+        agreements: str = "",
+        same_day: bool = False,
+    ) -> int:
+        """Record the couple's next session; returns its number (1, 2, ...).
+
+        Numbers are never reused: after a deletion the next session takes a new number, so
+        a report file or a note that names "session 3" always means the same session.
+
+        Raises
+        ------
+        DuplicateSession
+            When the couple already has a session on that date and ``same_day`` is not set
+            (a second session the same day is recorded only when asked for).
+        """
         couple_id = self.require_couple(couple_id)
         day = parse_date(date, "date")
         notes = parse_text(notes, "notes", SESSION_TEXT_LIMIT)
         agreements = parse_text(agreements, "agreements", SESSION_TEXT_LIMIT)
-        st = sessions_table
+        st, ht = sessions_table, session_history_table
         with self.atomic() as conn:
-            last = conn.execute(
-                sa.select(sa.func.max(st.c.number)).where(st.c.couple_id == couple_id)
-            ).scalar()
-            number = (last or 0) + 1
+            # Checked again inside the write: an erasure that committed a moment ago wins.
+            self.require_couple(couple_id)
+            if not same_day:
+                self._refuse_same_day(conn, couple_id, day)
+            numbers = [
+                conn.execute(
+                    sa.select(sa.func.max(t.c.number)).where(t.c.couple_id == couple_id)
+                ).scalar()
+                or 0
+                for t in (st, ht)
+            ]
+            number = max(numbers) + 1
             conn.execute(
                 st.insert().values(
                     couple_id=couple_id,
@@ -200,21 +237,179 @@ class Store(CouplesAndAnswers):
             )
         return int(number)
 
-    def update_session(self, couple_id: str, number: int, **changes: Any) -> None:
-        """Edit a session's notes or agreements."""
+    @staticmethod
+    def _refuse_same_day(
+        conn: Any, couple_id: str, day: dt.date, other_than: int | None = None
+    ) -> None:
+        st = sessions_table
+        query = sa.select(st.c.number).where(
+            st.c.couple_id == couple_id, st.c.date == day.isoformat()
+        )
+        if other_than is not None:
+            query = query.where(st.c.number != other_than)
+        taken = conn.execute(query.order_by(st.c.number)).scalars().all()
+        if taken:
+            raise DuplicateSession(
+                f"couple {couple_id} already has session {taken[0]} on {day.isoformat()}",
+                couple_id,
+                int(taken[0]),
+                day,
+            )
+
+    def update_session(self, couple_id: str, number: int, **changes: Any) -> bool:
+        """Edit a session's notes or agreements (see :meth:`edit_session`)."""
         unknown = set(changes) - {"notes", "agreements"}
         if unknown:
             raise ValidationError(f"cannot change {', '.join(sorted(unknown))} of a session")
-        self.session(couple_id, number)  # UnknownCouple, UnknownSession
-        values = {k: parse_text(v, k, SESSION_TEXT_LIMIT) for k, v in changes.items()}
-        values["saved_at"] = now_iso()
-        st = sessions_table
+        return self.edit_session(couple_id, number, **changes)
+
+    def edit_session(
+        self,
+        couple_id: str,
+        number: int,
+        date: Any = None,
+        notes: str | None = None,
+        agreements: str | None = None,
+        same_day: bool = False,
+        source: str = "session workbook",
+    ) -> bool:
+        """Change a session's date, notes or agreements; the version it replaces is kept.
+
+        The session as it was goes to ``session_history`` (``change = "edited"``). A change
+        that changes nothing writes nothing. Returns True when something changed.
+
+        Raises
+        ------
+        UnknownSession
+            When the couple has no session ``number``.
+        DuplicateSession
+            When the new date is another session's and ``same_day`` is not set.
+        ValidationError
+            For a bad date or text (nothing is changed then).
+        """
+        values: dict[str, Any] = {}
+        if date is not None:
+            values["date"] = parse_date(date, "date").isoformat()
+        for name, text in (("notes", notes), ("agreements", agreements)):
+            if text is not None:
+                values[name] = parse_text(text, name, SESSION_TEXT_LIMIT)
         with self.atomic() as conn:
+            old = self._session_row(conn, couple_id, number)
+            changed = {k: v for k, v in values.items() if old[k] != v}
+            if not changed:
+                return False
+            if "date" in changed and not same_day:
+                self._refuse_same_day(
+                    conn, old["couple_id"], parse_date(changed["date"], "date"), number
+                )
+            self._keep_version(conn, old, "edited", source)
+            st = sessions_table
             conn.execute(
                 st.update()
-                .where(st.c.couple_id == couple_id, st.c.number == number)
-                .values(**values)
+                .where(st.c.couple_id == old["couple_id"], st.c.number == number)
+                .values(**changed, saved_at=now_iso())
             )
+        return True
+
+    def delete_session(
+        self, couple_id: str, number: int, source: str = "session workbook"
+    ) -> dict[str, Any]:
+        """Delete a session; it is kept in ``session_history`` (``change = "deleted"``).
+
+        Its number is not given to a later session. Returns the session as it was
+        (``couple_id, number, date, notes, agreements, saved_at``; dates as ISO text).
+        """
+        with self.atomic() as conn:
+            old = self._session_row(conn, couple_id, number)
+            self._keep_version(conn, old, "deleted", source)
+            st, dr = sessions_table, session_drafts_table
+            conn.execute(
+                st.delete().where(st.c.couple_id == old["couple_id"], st.c.number == number)
+            )
+            conn.execute(
+                dr.delete().where(dr.c.couple_id == old["couple_id"], dr.c.number == number)
+            )
+        return old
+
+    def _session_row(self, conn: Any, couple_id: str, number: Any) -> dict[str, Any]:
+        couple_id = self.require_couple(couple_id)
+        if isinstance(number, bool) or not isinstance(number, numbers.Integral):
+            raise ValidationError(f"session number {number!r} must be a whole number")
+        number = int(number)
+        st = sessions_table
+        row = conn.execute(
+            sa.select(st).where(st.c.couple_id == couple_id, st.c.number == number)
+        ).first()
+        if row is None:
+            raise UnknownSession(f"couple {couple_id} has no session {number}")
+        return dict(row._mapping)
+
+    @staticmethod
+    def _keep_version(conn: Any, old: dict[str, Any], change: str, source: str) -> None:
+        conn.execute(
+            session_history_table.insert().values(
+                couple_id=old["couple_id"],
+                number=old["number"],
+                date=old["date"],
+                notes=old["notes"],
+                agreements=old["agreements"],
+                saved_at=old["saved_at"],
+                change=change,
+                changed_at=now_iso(),
+                source=source,
+            )
+        )
+
+    def session_history(self, couple_id: str, number: int | None = None) -> pd.DataFrame:
+        """The couple's earlier session versions and deleted sessions, oldest change first.
+
+        Columns: ``couple_id, number, date`` (datetime64), ``notes, agreements, saved_at``
+        (when that version was saved), ``change`` (``edited`` or ``deleted``), ``changed_at``
+        (when it stopped being current, ISO UTC) and ``source``.
+        """
+        couple_id = self.require_couple(couple_id)
+        ht = session_history_table
+        query = sa.select(*[ht.c[name] for name in HISTORY_COLUMNS]).where(
+            ht.c.couple_id == couple_id
+        )
+        if number is not None:
+            query = query.where(ht.c.number == int(number))
+        rows = self.read(query.order_by(ht.c.id))
+        return frame(rows, HISTORY_COLUMNS, days=["date"], ints=["number"])
+
+    # -- drafts: notes typed in the workbook, not saved into their session yet -------------
+
+    def save_draft(self, couple_id: str, number: int, notes: str, agreements: str) -> None:
+        """Keep what was typed for session ``number`` (0: the session not recorded yet)."""
+        couple_id = self.require_couple(couple_id)
+        values = dict(
+            notes=parse_text(notes, "notes", SESSION_TEXT_LIMIT),
+            agreements=parse_text(agreements, "agreements", SESSION_TEXT_LIMIT),
+            saved_at=now_iso(),
+        )
+        dr = session_drafts_table
+        key = (dr.c.couple_id == couple_id) & (dr.c.number == int(number))
+        with self.atomic() as conn:
+            if conn.execute(sa.select(dr.c.number).where(key)).first() is None:
+                conn.execute(dr.insert().values(couple_id=couple_id, number=int(number), **values))
+            else:
+                conn.execute(dr.update().where(key).values(**values))
+
+    def draft(self, couple_id: str, number: int) -> dict[str, str] | None:
+        """The unsaved notes of session ``number`` (``notes, agreements, saved_at``), or None."""
+        dr = session_drafts_table
+        rows = self.read(
+            sa.select(dr.c.notes, dr.c.agreements, dr.c.saved_at).where(
+                dr.c.couple_id == couple_id, dr.c.number == int(number)
+            )
+        )
+        return dict(rows[0]._mapping) if rows else None
+
+    def clear_draft(self, couple_id: str, number: int) -> None:
+        """Forget the unsaved notes of session ``number`` (they were saved, or discarded)."""
+        dr = session_drafts_table
+        with self.atomic() as conn:
+            conn.execute(dr.delete().where(dr.c.couple_id == couple_id, dr.c.number == int(number)))
 
     def session_week(self, couple_id: str, date: Any) -> dt.date:
         """The week (its Monday) the couple's session on ``date`` is judged as of.
@@ -268,13 +463,16 @@ class Store(CouplesAndAnswers):
     # -- staleness: which session reports are due ---------------------------------------------
 
     def last_change(self, couple_id: str) -> str:
-        """When the couple's answers, seasons, sessions or alerts last changed (ISO UTC, or "")."""
+        """When the couple's answers, seasons, sessions (edits, deletions) or alerts last changed
+        (ISO UTC, or "")."""
         stamps = []
         # An alert raised, seen or resolved changes the report too (its urgent section).
         t = alerts_table
         columns = [
             *(table.c.saved_at for table in (answers_table, seasons_table, sessions_table)),
             t.c.raised_at, t.c.seen_at, t.c.resolved_at,
+            # A session edited or deleted changes the reports of the sessions after it.
+            session_history_table.c.changed_at,
         ]  # fmt: skip
         for column in columns:
             rows = self.read(

@@ -3,11 +3,21 @@
 These are :class:`~mutuality_helpers.store.Store` methods (this class is one of its bases).
 Every saved answer records when it was saved and from where (``source``: which form, or
 which import file); a replaced value goes to ``answer_history``.
+
+An erased couple's id is tombstoned (``erased_couples``, :func:`erased_digest`): creating a
+couple with that id, which every save and import does for a couple it does not know, is
+refused inside the same write transaction as the save (:class:`ErasedCouple`), so a save
+that races the erasure, or comes from a form still open in a browser, cannot bring the
+couple back. :meth:`CouplesAndAnswers.reuse_id` is the explicit way to use the id again.
+
+Each couple keeps one link generation per partner (signed into that partner's links, see
+:mod:`~mutuality_helpers.links`); :meth:`CouplesAndAnswers.revoke_links` raises it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -15,11 +25,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .alert_record import AlertRecord, raise_safety_alerts
-from .exceptions import UnknownCouple
+from .exceptions import ErasedCouple, LinkError, UnknownCouple
 from .formatting import display_names
 from .instruments import CHECKIN
 from .models import Answer, make_couple
-from .schema import answers_table, couples_table, history_table
+from .schema import answers_table, couples_table, erased_table, history_table
 from .validation import parse_couple_id, parse_date, parse_partner, parse_week, week_of
 
 if TYPE_CHECKING:
@@ -46,6 +56,15 @@ _UPSERT_ANSWER = sa.text(
 def now_iso() -> str:
     """The time now, UTC, as ISO text to the second (what ``saved_at`` holds)."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def erased_digest(couple_id: str) -> str:
+    """What the tombstone of an erased couple id holds: a SHA-256 digest, not the id."""
+    return hashlib.sha256(f"mutuality-erased:{couple_id}".encode()).hexdigest()
+
+
+#: The link generation columns of ``couples``, per partner.
+GENERATION_COLUMNS = {"A": "link_generation_a", "B": "link_generation_b"}
 
 
 def of_couples(
@@ -97,6 +116,7 @@ class CouplesAndAnswers(AlertRecord):
                 )
             ).first()
             if exists is None:
+                self._refuse_erased(couple.couple_id)
                 conn.execute(
                     couples_table.insert().values(
                         couple_id=couple.couple_id,
@@ -115,6 +135,120 @@ class CouplesAndAnswers(AlertRecord):
                 )
             return False
 
+    def _tombstone(self, couple_id: str) -> Any:
+        """The tombstone row of ``couple_id`` (inside a transaction: its view), or None."""
+        e_t = erased_table
+        rows = self.read(
+            sa.select(e_t.c.erased_at, e_t.c.link_generation).where(
+                e_t.c.id_digest == erased_digest(couple_id)
+            )
+        )
+        return rows[0] if rows else None
+
+    def _refuse_erased(self, couple_id: str) -> None:
+        """Raise :class:`ErasedCouple` when ``couple_id`` was erased (call inside the write)."""
+        tomb = self._tombstone(couple_id)
+        if tomb is not None:
+            raise ErasedCouple(
+                f"couple {couple_id} was erased on {str(tomb.erased_at)[:10]}: nothing is "
+                f"written for it (to use the id for a new couple: `mutuality reuse {couple_id}`)"
+            )
+
+    def is_erased(self, couple_id: str) -> bool:
+        """True when ``couple_id`` was erased and not reused since."""
+        return self._tombstone(parse_couple_id(couple_id)) is not None
+
+    def reuse_id(self, couple_id: str, name_a: str = "", name_b: str = "") -> dict[str, int]:
+        """Create a new, empty couple under an erased id (the explicit step erasure asks for).
+
+        Its link generations start above the erased couple's, so no link handed out to the
+        erased couple opens the new couple's forms. Returns the new generations.
+
+        Raises
+        ------
+        UnknownCouple
+            When the id was not erased (a couple with it exists, or it was never used).
+        """
+        couple = make_couple(couple_id, name_a, name_b)
+        with self.atomic() as conn:
+            tomb = self._tombstone(couple.couple_id)
+            if tomb is None:
+                raise UnknownCouple(
+                    f"{couple.couple_id} is not an erased couple id; nothing to reuse"
+                )
+            generation = int(tomb.link_generation) + 1
+            conn.execute(
+                erased_table.delete().where(
+                    erased_table.c.id_digest == erased_digest(couple.couple_id)
+                )
+            )
+            conn.execute(
+                couples_table.insert().values(
+                    couple_id=couple.couple_id,
+                    name_a=couple.name_a,
+                    name_b=couple.name_b,
+                    created_at=now_iso(),
+                    **{column: generation for column in GENERATION_COLUMNS.values()},
+                )  # fmt: skip
+            )
+        return {"A": generation, "B": generation}
+
+    # -- link generations ----------------------------------------------------------------
+
+    def link_generations(self, couple_id: str) -> dict[str, int]:
+        """Each partner's current link generation, ``{"A": n, "B": m}``.
+
+        Raises
+        ------
+        UnknownCouple
+            When there is no such couple (an erased one included).
+        """
+        couple_id = parse_couple_id(couple_id)
+        c = couples_table
+        rows = self.read(
+            sa.select(c.c.link_generation_a, c.c.link_generation_b).where(
+                c.c.couple_id == couple_id
+            )
+        )
+        if not rows:
+            raise UnknownCouple(f"no couple {couple_id!r} in the store")
+        return {"A": int(rows[0][0]), "B": int(rows[0][1])}
+
+    def revoke_links(self, couple_id: str, partner: str | None = None) -> dict[str, int]:
+        """Retire every link handed out so far to ``partner`` (A or B; None: both).
+
+        Raises the partner's link generation; links made from now on carry the new one.
+        Returns the generations after the change.
+        """
+        partners = ["A", "B"] if partner is None else [parse_partner(partner)]
+        with self.atomic() as conn:
+            couple_id = self.require_couple(couple_id)
+            c = couples_table
+            conn.execute(
+                c.update()
+                .where(c.c.couple_id == couple_id)
+                .values({GENERATION_COLUMNS[p]: c.c[GENERATION_COLUMNS[p]] + 1 for p in partners})
+            )
+            return self.link_generations(couple_id)
+
+    def check_link_live(self, link: dict[str, Any]) -> None:
+        """Raise :class:`LinkError` unless the parsed partner ``link`` still opens a form.
+
+        Inside a write transaction (a form's save) this reads that transaction's view, so a
+        save through a link revoked or erased a moment before is refused, not written.
+        """
+        from .weeks import today
+
+        expires = link.get("expires")
+        if expires is not None and expires < today():
+            raise LinkError("it has expired")
+        try:
+            current = self.link_generations(link["couple_id"])[link["partner"]]
+        except UnknownCouple:
+            raise LinkError("it is no longer in use") from None
+        if current != link.get("generation"):
+            raise LinkError("it is no longer in use")
+
     def _create_missing(self, couple_ids: Iterable[str]) -> int:
         """Create every couple of ``couple_ids`` not in the store yet; how many were new."""
         return sum(self.add_couple(couple_id) for couple_id in sorted(set(couple_ids)))
@@ -132,6 +266,7 @@ class CouplesAndAnswers(AlertRecord):
         """
         rows = self.read(sa.select(couples_table).where(couples_table.c.couple_id == couple_id))
         if not rows:
+            self._refuse_erased(couple_id)
             raise UnknownCouple(f"no couple {couple_id!r} in the store")
         row = rows[0]._mapping
         names = display_names(row["name_a"], row["name_b"])
@@ -177,8 +312,15 @@ class CouplesAndAnswers(AlertRecord):
 
     # -- saving answers ------------------------------------------------------------------
 
-    def save_answers(self, answers: Iterable[Answer], source: str) -> dict[str, int]:
+    def save_answers(
+        self, answers: Iterable[Answer], source: str, link: dict[str, Any] | None = None
+    ) -> dict[str, int]:
         """Write validated answers in one transaction (latest wins; replaced values go to history).
+
+        ``link`` is the parsed partner link a form was opened with: the save is refused
+        (:class:`LinkError`, nothing written) when that link expired or was revoked, or its
+        couple erased, since the form opened. A save for an erased couple is refused
+        (:class:`ErasedCouple`) with or without a link.
 
         Returns
         -------
@@ -188,6 +330,10 @@ class CouplesAndAnswers(AlertRecord):
         batch = list(answers)
         with self.atomic() as conn:
             counts = {"added": 0, "replaced": 0, "unchanged": 0}
+            if link is not None:
+                for couple_id in {a.couple_id for a in batch}:
+                    self._refuse_erased(couple_id)
+                self.check_link_live(link)
             created = self._create_missing(a.couple_id for a in batch)
             if batch:
                 counts = self._write_answers(conn, batch, source)

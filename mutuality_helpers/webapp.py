@@ -52,7 +52,7 @@ from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
 from . import notices
-from .exceptions import LinkError
+from .exceptions import LinkError, MutualityError
 from .links import parse_link_query
 from .practice import urgent_help_for_forms
 from .presentation import fragment
@@ -134,9 +134,13 @@ class BoundedVoilaHandler(TornadoVoilaHandler):
     @tornado.web.authenticated
     async def get(self, path: str | None = None) -> None:
         try:
-            parse_link_query(self.request.query, self.settings["mutuality_data"])
+            parse_link_query(self.request.query, store=link_store(self.settings))
         except LinkError as exc:
+            # Expired, revoked, erased, foreign: the same plain page, never which internals.
             _render_notice(self, 403, notices.LINK_TITLE, notices.link_refused(exc))
+            return
+        except MutualityError as exc:  # the store cannot be read: logged, not shown
+            _render_notice(self, 503, notices.UNAVAILABLE_TITLE, notices.cannot_open(exc))
             return
         if not accepting(self.settings):
             self.set_header("Retry-After", str(RETRY_AFTER))
@@ -151,6 +155,20 @@ class BoundedVoilaHandler(TornadoVoilaHandler):
             await super().get(path)
         finally:
             BoundedVoilaHandler.rendering -= 1
+
+
+def link_store(settings: dict) -> Any:
+    """The store links are checked against, opened once for the server's life.
+
+    Not opened before the first link arrives (the server starts without touching the
+    store); one that could not be opened is tried again at the next link. Every check
+    reads the file afresh (no connection is kept), so a restored store is seen at once.
+    """
+    from .store import Store
+
+    if settings.get("mutuality_store") is None:
+        settings["mutuality_store"] = Store(settings["mutuality_data"], create=False)
+    return settings["mutuality_store"]
 
 
 def _drop_token(request: Any) -> None:

@@ -6,7 +6,13 @@
 2. The same from a phone (390 px, touch) over HTTPS through the real nginx proxy.
 3. A partner's private safety answer that signals risk raises an urgent alert, and
    reaches nothing the other partner can open (checked as that partner).
-4. The therapist's session workbook runs in JupyterLab and its charts render.
+4. Both partner forms at 1280, 390 and 360 px: axe-core (npm, ``make test`` installs it
+   with npm ci) finds no WCAG 2.1 A/AA violation, every control is named by its question,
+   nothing is wider than the screen or cut short; a refused save announces its error,
+   links it to the field and moves focus there without moving the page; text holding
+   half of a character is refused in the page, and nothing wrong is saved; the week
+   reopens with its saved answers.
+5. The therapist's session workbook runs in JupyterLab and its charts render.
 
 Every server is started by the tests on 127.0.0.1 and always stopped. Without
 Chromium the tests skip with a reason, unless ``MUTUALITY_REQUIRE_BROWSER=1``
@@ -28,6 +34,7 @@ from servers import free_port, stop, wait_for_http
 
 from mutuality_helpers import config
 from mutuality_helpers.demo import load_demo
+from mutuality_helpers.instruments import get_instrument
 from mutuality_helpers.practice import DEFAULT_URGENT_HELP
 from mutuality_helpers.store import Store
 from mutuality_helpers.validation import week_of
@@ -140,7 +147,7 @@ def _fill_in_and_save(page) -> None:
     # Nothing of the notebook's code is on the page.
     assert "notebook_form" not in page.content()
 
-    # Sliders start in the middle of their range and answer once moved.
+    # Sliders start in the middle of their range (itself an answer).
     _move_slider(page, form, "energy", 5, 7)
     _move_slider(page, form, "teamwork", 3, 4)
     _move_slider(page, form, "share_repair", 50, 30)
@@ -150,7 +157,7 @@ def _fill_in_and_save(page) -> None:
     _move_slider(page, form, "personal_work_self", 2, 3)
     _move_slider(page, form, "personal_work_partner", 2, 1)
     form.locator(".mutuality-item-share_repair .mutuality-readout").get_by_text(
-        "you 30% / partner 70%"
+        "You 30% / partner 70%"
     ).wait_for()
     form.locator(".mutuality-tag-illness").click()
     form.locator(".mutuality-tag-caregiving").click()
@@ -310,6 +317,209 @@ def test_a_risk_answer_alerts_and_reaches_nothing_the_other_partner_opens(
     assert _safety_checked(form) == 0
     with Store(data_dir) as s:
         assert [r["partner"] for r in s.alert_records("C001")] == ["A"]  # Alex's raised none
+
+
+AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+#: The rules checked: WCAG 2.1 levels A and AA.
+WCAG21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def _need_axe() -> str:
+    if AXE.exists():
+        return AXE.read_text(encoding="utf-8")
+    problem = f"{AXE} not found (npm package axe-core; `make test` installs it with npm ci)"
+    if os.environ.get("MUTUALITY_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"browser required (MUTUALITY_REQUIRE_BROWSER=1) but {problem}")
+    pytest.skip(problem)
+
+
+def axe_violations(page, axe: str) -> list[str]:
+    """axe-core's WCAG 2.1 A/AA violations on the page, one line each (rule, count, where)."""
+    # Evaluated through the DevTools protocol: the page's Content-Security-Policy stays on.
+    page.evaluate(axe)
+    found = page.evaluate(
+        """async (tags) => {
+            const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+            return r.violations.map(v => v.id + ' x' + v.nodes.length + ': '
+                + v.nodes.slice(0, 2).map(n => n.target.join(' ')).join(', '));
+        }""",
+        WCAG21_AA,
+    )
+    return found
+
+
+LAYOUT_PROBLEMS = """() => {
+    const width = document.documentElement.clientWidth, out = [];
+    if (document.documentElement.scrollWidth > width + 1) out.push('page scrolls sideways');
+    for (const el of document.querySelectorAll('.mutuality-form *')) {
+        const r = el.getBoundingClientRect();
+        if (r.width && (r.right > width + 1 || r.left < -1))
+            out.push('wider than the screen: ' + el.className + ' ' + Math.round(r.right));
+    }
+    const texts = '.mutuality-form button, .mutuality-form label, .mutuality-form select, '
+        + '.mutuality-form .widget-html-content';
+    for (const el of document.querySelectorAll(texts))
+        if (el.scrollWidth > el.clientWidth + 1)
+            out.push('cut short: ' + (el.textContent || '').trim().slice(0, 40));
+    const targets = '.mutuality-form button, .mutuality-form .noUi-handle, '
+        + '.mutuality-form .widget-radio-box label, .mutuality-form select';
+    for (const el of document.querySelectorAll(targets)) {
+        const r = el.getBoundingClientRect();
+        if (r.width && (r.width < 24 || r.height < 24))
+            out.push('target under 24 px: ' + el.className + ' ' + r.width + 'x' + r.height);
+    }
+    return out;
+}"""
+
+#: Every control's accessible name and state, as assistive technology reads them.
+CONTROLS = """() => Array.from(document.querySelectorAll(
+        '.mutuality-form .noUi-handle, .mutuality-form textarea, .mutuality-form button'))
+    .map(el => {
+        const by = (el.getAttribute('aria-labelledby') || '').split(' ').filter(Boolean);
+        const named = by.map(id => document.getElementById(id)?.textContent || '').join(' ');
+        return {tag: el.tagName, cls: el.className, name: (named || el.textContent).trim(),
+                pressed: el.getAttribute('aria-pressed'), now: el.getAttribute('aria-valuenow'),
+                invalid: el.getAttribute('aria-invalid'),
+                toggle: !!el.closest('.widget-toggle-button') ||
+                        el.classList.contains('widget-toggle-button')};
+    })"""
+
+
+def _open_at(browser, url: str, width: int):
+    phone = width < 600
+    page = browser.new_page(
+        viewport={"width": width, "height": 844 if phone else 1000},
+        is_mobile=phone,
+        has_touch=phone,
+        device_scale_factor=2 if phone else 1,
+    )
+    page.goto(url, timeout=90_000)  # a kernel's start on a loaded machine
+    form = page.locator(".mutuality-form")
+    form.wait_for(timeout=90_000)
+    page.locator(".mutuality-form[role='form']").wait_for()  # the page's script has run
+    return page, form
+
+
+def _assert_accessible(page, axe: str, instrument: str, width: int) -> None:
+    where = f"{instrument} at {width} px"
+    assert axe_violations(page, axe) == [], where
+    assert page.evaluate(LAYOUT_PROBLEMS) == [], where
+    assert page.title() == f"{get_instrument(instrument).title}: Mutuality Workbook"
+    assert page.locator("[role='main'] .mutuality-form[role='form'][aria-labelledby]").count() == 1
+    wordings = {it.wording for it in get_instrument(instrument).items}
+    for control in page.evaluate(CONTROLS):
+        if control["tag"] == "DIV" or control["tag"] == "TEXTAREA":  # slider handle, text box
+            assert control["name"].rstrip(" *") in wordings or "(needed)" in control["name"], (
+                where,
+                control,
+            )
+        if control["toggle"]:
+            assert control["pressed"] in ("true", "false"), (where, control)
+    save = page.get_by_role("button", name="Save my answers", exact=True)
+    assert save.count() == 1, where  # named in words alone, no icon glyph
+
+
+def test_both_forms_are_accessible_and_fit_a_desktop_and_a_phone(form_server, browser, data_dir):
+    axe = _need_axe()
+    server = form_server(pool=1)
+    for instrument, widths in (
+        ("weekly_checkin", (1280, 360)),
+        ("mutuality_inventory", (1280, 390)),
+    ):
+        for width in widths:
+            page, _form = _open_at(browser, server.link("C001", "A", instrument=instrument), width)
+            _assert_accessible(page, axe, instrument, width)
+            if instrument == "mutuality_inventory":
+                ends = page.locator(".mutuality-item-inv_repair_1 .mutuality-ends").inner_text()
+                assert "not at all true" in ends and "completely true" in ends
+            page.context.close()
+    browser.assert_private(server.base)
+
+
+BROKEN = "A good week \ud83d"  # a clipped emoji: half of a character
+
+
+def test_a_phone_partner_is_told_what_to_fix_and_nothing_wrong_is_saved(
+    form_server, browser, data_dir
+):
+    axe = _need_axe()
+    server = form_server(pool=1)
+    page, form = _open_at(browser, server.link("C001", "A"), 390)
+    save = form.locator(".mutuality-save")
+    area = form.locator(".mutuality-input-reflection textarea")
+
+    def save_at() -> float:  # where Save is within the form: moves if anything above jumps
+        return save.evaluate(
+            "el => el.getBoundingClientRect().top"
+            " - el.closest('.mutuality-form').getBoundingClientRect().top"
+        )
+
+    y_before = save_at()
+
+    # A refused save: announced, linked to the field, focus moved there, nothing jumps.
+    area.fill("x" * 4001)
+    save.click()
+    form.locator(".mutuality-feedback [role='alert']").get_by_text("Nothing was saved").wait_for()
+    error = form.locator("#mutuality-error-reflection")
+    assert "at most 4000" in error.inner_text()
+    page.wait_for_function(
+        "document.activeElement && document.activeElement.getAttribute('aria-invalid') === 'true'"
+    )
+    assert page.evaluate("document.activeElement.closest('.mutuality-item-reflection') !== null")
+    assert "mutuality-error-reflection" in area.get_attribute("aria-describedby")
+    assert axe_violations(page, axe) == []
+    assert page.evaluate(LAYOUT_PROBLEMS) == []
+    assert save_at() == y_before  # the error line's room was kept for it
+
+    # Half of a character, pasted: refused in the page (the server would never receive it).
+    area.evaluate(
+        "(el, text) => { el.value = text; el.dispatchEvent(new Event('input', {bubbles: true})); }",
+        BROKEN,
+    )
+    form.locator(".mutuality-client-error").get_by_text("half of a character").wait_for()
+    assert area.get_attribute("aria-invalid") == "true"
+    save.click()
+    form.locator(".mutuality-client-feedback").get_by_text("Nothing was saved yet").wait_for()
+    page.wait_for_timeout(1500)  # time for a save to have happened, had it been sent
+    assert "Saved." not in form.locator(".mutuality-feedback").inner_text()
+    with Store(data_dir) as s:
+        assert s.answers("C001").empty
+    assert area.input_value() == BROKEN  # nothing lost: still there to fix
+
+    # Fixed: saved exactly; a middle answer and an explicit "Not answered" are kept as given.
+    area.fill("A good week \U0001f642")
+    form.locator(".mutuality-client-error").get_by_text("half of a character").wait_for(
+        state="hidden"
+    )
+    form.locator("#mutuality-error-reflection").get_by_text("at most").wait_for(state="hidden")
+    assert save_at() == y_before  # every message gone: back where it was, nothing jumped
+    _move_slider(page, form, "energy", 5, 7)
+    skip = form.locator(".mutuality-skip-share_connection")
+    skip.click()
+    page.wait_for_function(
+        "document.querySelector('.mutuality-skip-share_connection').getAttribute('aria-pressed')"
+        " === 'true'"
+    )
+    save.click()
+    form.locator(".mutuality-feedback").get_by_text("Saved.").wait_for()
+    got, _sources = _stored(data_dir, "A")
+    assert got["reflection"] == "A good week \U0001f642"
+    assert got["share_repair"] == "50" and got["teamwork"] == "3"  # the middle is an answer
+    assert "share_connection" not in got
+    page.context.close()
+
+    # Reopened: the saved answers are shown to change, the left-out one still left out.
+    page, form = _open_at(browser, server.link("C001", "A"), 390)
+    page.wait_for_function(
+        "document.querySelector('.mutuality-input-reflection textarea').value.length > 0"
+    )
+    assert form.locator(".mutuality-input-reflection textarea").input_value() == got["reflection"]
+    assert form.locator(".mutuality-skip-share_connection").get_attribute("aria-pressed") == "true"
+    energy = form.locator(".mutuality-input-energy .noUi-handle").get_attribute("aria-valuenow")
+    assert float(energy) == 7 == int(got["energy"])
+    assert "You saved answers for this week" in form.inner_text()
+    page.context.close()
+    browser.assert_private(server.base)
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
@@ -140,6 +141,53 @@ def test_session_records_the_next_session(capsys, demo_data_dir):
     assert "session 4 on 2026-12-03 (judged as of week 2026-11-23)" in out
 
 
+def test_a_second_session_on_the_same_day_needs_same_day(capsys, demo_data_dir):
+    args = ["session", "D001", "--date", "2026-11-26", "--data", str(demo_data_dir)]
+    code, _, err = run(capsys, *args)
+    assert code == 1 and "add --same-day to have two sessions that day" in err
+    with Store(demo_data_dir) as s:
+        assert len(s.sessions("D001")) == 3
+    code, out, _ = run(capsys, *args, "--same-day")
+    assert code == 0 and "session 4 on 2026-11-26" in out
+
+
+def test_edit_delete_and_list_sessions_with_history(capsys, monkeypatch, demo_data_dir):
+    data = ["--data", str(demo_data_dir)]
+    code, out, _ = run(
+        capsys, "session", "D001", "--edit", "3", "--notes", "Review, long.", "--date",
+        "2026-11-27", *data,
+    )  # fmt: skip
+    assert code == 0 and "session 3 changed, on 2026-11-27" in out
+    code, out, _ = run(capsys, "session", "D001", "--edit", "3", "--notes", "Review, long.", *data)
+    assert code == 0 and "unchanged" in out
+    # Deleting asks first; answered no, nothing is deleted.
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    code, out, err = run(capsys, "session", "D001", "--delete", "2", *data)
+    assert code == 1 and "aborted" in err and "Delete session 2 of D001 (15 Oct 2026)?" in out
+    with Store(demo_data_dir) as s:
+        assert len(s.sessions("D001")) == 3
+    code, out, _ = run(capsys, "session", "D001", "--delete", "2", "--yes", *data)
+    assert code == 0 and "deleted session 2 (kept in the history)" in out
+    code, out, _ = run(capsys, "sessions", "D001", *data)
+    assert code == 0
+    assert [line.split()[:2] for line in out.splitlines() if line.startswith("session")] == [
+        ["session", "1"], ["session", "3"],
+    ]  # fmt: skip
+    assert "notes: Review, long." in out and "history" not in out
+    code, out, _ = run(capsys, "sessions", "D001", "--history", "--json", *data)
+    shown = json.loads(out)
+    assert [s["number"] for s in shown["sessions"]] == [1, 3]
+    assert [(h["number"], h["change"], h["source"]) for h in shown["history"]] == [
+        (3, "edited", "command line"), (2, "deleted", "command line"),
+    ]  # fmt: skip
+    assert shown["history"][0]["notes"] == "Review." and shown["history"][0]["date"] == "2026-11-26"
+    code, out, _ = run(capsys, "sessions", "D001", "--history", *data)
+    assert "session 2  deleted" in out and "it was: 2026-10-15" in out
+    # The next session takes a new number: 4, not 2.
+    code, out, _ = run(capsys, "session", "D001", "--date", "2026-12-03", *data)
+    assert "session 4 on 2026-12-03" in out
+
+
 def test_export_to_stdout(capsys, demo_data_dir):
     code, out, _ = run(capsys, "export", "D001", "--data", str(demo_data_dir))
     assert code == 0
@@ -153,7 +201,13 @@ def test_export_to_stdout(capsys, demo_data_dir):
     [
         (["export", "NOPE"], "no couple 'NOPE'"),
         (["session", "D001", "--date", "someday"], "must be a date written YYYY-MM-DD"),
-        (["session", "D001"], "Missing option '--date'"),
+        (["session", "D001"], "recording a session needs --date DATE"),
+        (["session", "D001", "--date", "2026-11-26"], "already has session 3 on 2026-11-26"),
+        (["session", "D001", "--edit", "9", "--notes", "x"], "has no session 9"),
+        (["session", "D001", "--edit", "1"], "--edit N needs --date, --notes or --agreements"),
+        (["session", "D001", "--delete", "1", "--notes", "x"], "--delete takes no"),
+        (["session", "D001", "--delete", "0"], "0 is not in the range x>=1"),
+        (["sessions", "NOPE"], "no couple 'NOPE'"),
         (["import", "missing.csv"], "cannot be read"),
         (["frobnicate"], "No such command 'frobnicate'"),
     ],

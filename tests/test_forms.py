@@ -92,7 +92,7 @@ def test_share_readout_follows_the_slider(couple_store, value):
     field.slider.value = 100 if value == 50 else 50  # make sure the change event fires
     field.slider.value = value
     assert share_readout(value) in field.readout.value
-    assert f"you {value}% / partner {100 - value}%" in field.readout.value
+    assert f"You {value}% / partner {100 - value}%" in field.readout.value
 
 
 @pytest.mark.parametrize(
@@ -115,29 +115,77 @@ def test_each_item_type_gets_its_widget(couple_store, item, kind):
     assert any(isinstance(w, kind) for w in found)
 
 
-def test_unanswered_required_items_are_named_and_nothing_is_stored(couple_store):
-    form = make_form(couple_store)
-    partial = {k: v for k, v in CHECKIN.items() if k not in ("energy", "share_connection")}
-    form.set_values(partial)
-    form.save_button.click()
-    assert form.status == "invalid"
-    assert "2 answers" in form.message
-    assert "Please answer" in form.fields["energy"].error.value
-    assert "Please answer" in form.fields["share_connection"].error.value
-    assert form.fields["teamwork"].error.value == ""
-    assert couple_store.answers("C001").empty
+MIDDLES = {
+    "energy": "5",
+    "teamwork": "3",
+    "share_repair": "50",
+    "share_connection": "50",
+    "share_emotional_labour": "50",
+    "share_practical_load": "50",
+    "personal_work_self": "2",
+    "personal_work_partner": "2",
+}
 
 
-def test_untouched_slider_is_unanswered_but_moving_it_answers(couple_store):
+def test_every_slider_left_in_its_middle_is_an_answer(couple_store):
     form = make_form(couple_store)
-    form.set_values({k: v for k, v in CHECKIN.items() if k != "teamwork"})
-    form.save_button.click()
-    assert form.status == "invalid" and couple_store.answers("C001").empty
-    form.fields["teamwork"].slider.value = 4  # the person moves it
-    assert form.fields["teamwork"].error.value == ""  # the message goes as soon as they answer
+    form.save_button.click()  # nothing touched: every slider answers with its middle
+    assert form.status == "saved"
+    assert stored(couple_store) == MIDDLES
+
+
+@pytest.mark.parametrize(
+    "item, middle", [("share_repair", 50), ("teamwork", 3), ("personal_work_self", 2)]
+)
+def test_a_slider_moved_back_to_its_middle_is_an_answer(couple_store, item, middle):
+    form = make_form(couple_store)
+    form.set_values(CHECKIN)
+    form.fields[item].slider.value = middle + 1
+    form.fields[item].slider.value = middle  # the person comes back to the middle
     form.save_button.click()
     assert form.status == "saved"
-    assert stored(couple_store)["teamwork"] == "4"
+    assert stored(couple_store)[item] == str(middle)
+
+
+def test_not_answered_is_the_persons_explicit_choice_and_stores_nothing(couple_store):
+    form = make_form(couple_store)
+    fields = form.fields
+    assert not any(f.skip.value for f in fields.values() if hasattr(f, "skip"))  # never preset
+    form.set_values(CHECKIN)
+    fields["share_connection"].skip.value = True  # the person presses "Not answered"
+    assert fields["share_connection"].slider.disabled
+    assert fields["share_connection"].raw() is None
+    form.save_button.click()
+    assert form.status == "saved"
+    assert stored(couple_store) == {k: v for k, v in STORED.items() if k != "share_connection"}
+    # Reopened, the week shows it left out, as the person left it.
+    again = make_form(couple_store)
+    assert again.fields["share_connection"].skip.value
+    assert not again.fields["energy"].skip.value
+    # Taking "Not answered" back answers with the slider's value again.
+    again.fields["share_connection"].skip.value = False
+    assert again.fields["share_connection"].raw() == 50
+
+
+def test_a_required_item_without_a_slider_is_named_when_unanswered(couple_store):
+    checkin = get_instrument("weekly_checkin")
+    items = [
+        dataclasses.replace(it, required=True) if it.id == "reflection" else it
+        for it in checkin.items
+    ]
+    form = InstrumentForm(
+        couple_store, dataclasses.replace(checkin, items=tuple(items)), "C001", "A", today=TODAY
+    )
+    form.set_values({k: v for k, v in CHECKIN.items() if k != "reflection"})
+    form.save_button.click()
+    assert form.status == "invalid"
+    assert "1 answer still needs" in form.message
+    error = form.fields["reflection"].error.value
+    assert "Please answer" in error and "id='mutuality-error-reflection'" in error
+    assert form.fields["energy"].error.value.count("Please") == 0
+    assert couple_store.answers("C001").empty
+    form.fields["reflection"].area.value = "Now I have."
+    assert "Please answer" not in form.fields["reflection"].error.value  # gone as they answer
 
 
 def test_too_long_reflection_is_refused_with_its_message(couple_store):
@@ -172,30 +220,87 @@ def test_week_picker_offers_recent_mondays(couple_store):
     assert stored(couple_store, week=WEEK - dt.timedelta(weeks=2)) == STORED
 
 
-def test_already_answered_week_asks_before_replacing(couple_store):
+def test_a_reopened_week_shows_the_saved_answers_to_change(couple_store):
     first = make_form(couple_store)
     first.set_values(CHECKIN)
     first.save_button.click()
 
     again = make_form(couple_store)
-    assert "already saved" in again.week_note.value
-    again.set_values({**CHECKIN, "energy": 9, "demands": [], "reflection": ""})
+    assert "You saved answers for this week" in again.week_note.value
+    assert {k: "" if f.raw() is None else f.raw() for k, f in again.fields.items()} == {
+        **CHECKIN,
+        "safety_felt_safe": "",
+        "safety_talk_alone": "",
+    }
+    # Fixing one answer is changing one answer: no redoing, no "replace?" question.
+    again.set_values({"energy": 9, "demands": [], "reflection": ""})
     again.save_button.click()
-    assert again.status == "confirm"
-    assert again.confirm_box.layout.display == "flex"
-    assert stored(couple_store) == STORED  # nothing replaced yet
-
-    again.cancel_button.click()
-    assert again.status == "cancelled"
-    assert stored(couple_store) == STORED
-
-    again.save_button.click()
-    again.replace_button.click()
     assert again.status == "saved"
     # Latest wins; cleared optional answers are cleared too; the old values are in history.
     assert stored(couple_store) == {**STORED, "energy": "9", "demands": "", "reflection": ""}
     history = couple_store.answer_history("C001")
     assert set(history["item"]) == {"energy", "demands", "reflection"}
+    # The form now shows what was saved.
+    assert again.fields["energy"].raw() == 9 and again.fields["reflection"].raw() is None
+
+
+def test_answers_saved_elsewhere_since_the_page_opened_are_replaced_only_when_asked(couple_store):
+    page = make_form(couple_store)
+    other_tab = make_form(couple_store)
+    other_tab.set_values(CHECKIN)
+    other_tab.save_button.click()
+
+    page.set_values({**CHECKIN, "energy": 9})
+    page.save_button.click()
+    assert page.status == "confirm"
+    assert page.confirm_box.layout.display == "flex"
+    assert "saved from somewhere else" in page.message
+    assert stored(couple_store) == STORED  # nothing replaced yet
+    page.cancel_button.click()
+    assert page.status == "cancelled" and stored(couple_store) == STORED
+    page.save_button.click()
+    page.replace_button.click()
+    assert page.status == "saved"
+    assert stored(couple_store)["energy"] == "9"
+
+
+def test_another_weeks_answers_show_when_that_week_is_chosen(couple_store):
+    earlier = WEEK - dt.timedelta(weeks=1)
+    form = make_form(couple_store, week=earlier)
+    form.set_values(CHECKIN)
+    form.save_button.click()
+    form = make_form(couple_store)
+    assert form.fields["energy"].raw() == 5  # this week: a fresh form
+    form.week.value = earlier
+    assert form.fields["energy"].raw() == CHECKIN["energy"]
+    assert "You saved answers" in form.week_note.value
+    form.week.value = WEEK
+    assert form.fields["energy"].raw() == 5 and form.fields["reflection"].raw() is None
+
+
+def test_a_saved_checkin_does_not_make_the_inventory_already_saved(couple_store):
+    checkin = make_form(couple_store)
+    checkin.set_values(CHECKIN)
+    checkin.save_button.click()
+    inventory = make_form(couple_store, instrument="mutuality_inventory")
+    assert inventory.week_note.value == ""
+    inventory.save_button.click()
+    assert inventory.status == "saved"  # no "replace?" caused by the check-in's answers
+    assert stored(couple_store)["energy"] == STORED["energy"]
+
+
+def test_labels_are_words_for_people(couple_store):
+    inventory = make_form(couple_store, instrument="mutuality_inventory")
+    ends = inventory.fields["inv_repair_1"].ends.value
+    assert "1: not at all true" in ends and "5: completely true" in ends
+    checkin = make_form(couple_store)
+    assert "0: running on empty" in checkin.fields["energy"].ends.value
+    tags = [t.description for t in checkin.fields["demands"].toggles.values()]
+    assert "Mental health" in tags and not any("_" in t for t in tags)
+    labels = [label for label, _ in checkin.week.options]
+    assert labels[0] == "Week of Monday 23 November 2026"
+    assert all(re.fullmatch(r"Week of Monday \d+ [A-Z][a-z]+ \d{4}", label) for label in labels)
+    assert checkin.save_button.icon == ""  # no glyph read out as part of the name
 
 
 def test_inventory_form_saves_every_item(couple_store):

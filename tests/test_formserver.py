@@ -229,6 +229,40 @@ def test_a_link_not_signed_here_gets_a_plain_page_and_no_kernel(form_server):
 
 
 @pytest.mark.slow
+def test_a_revoked_expired_or_erased_couples_link_gets_the_plain_page(form_server, monkeypatch):
+    from conftest import TODAY
+
+    from mutuality_helpers.erase import erase_couple
+    from mutuality_helpers.store import Store
+
+    server = form_server(pool=1)
+    with Store(server.data) as store:
+        store.add_couple("C007")
+        revoked = server.link("C001", "A")
+        store.revoke_links("C001", "A")
+        fresh = server.link("C001", "A")
+        monkeypatch.setenv("MUTUALITY_TODAY", "2026-11-01")  # made a month ago, for a week
+        expired = server.link("C001", "B", expires=7)
+        monkeypatch.setenv("MUTUALITY_TODAY", TODAY)
+        erased = server.link("C007", "A")
+        erase_couple(store, "C007")
+    with Store(server.data) as store:
+        store.reuse_id("C007")  # a new couple under the id: the old link still fails
+    before = kernel_pids(server)
+    for link, reason in (
+        (revoked, "it is no longer in use"),
+        (expired, "it has expired"),
+        (erased, "it is no longer in use"),
+    ):
+        status, _headers, page = fetch(link)
+        assert status == 403 and f"This link does not work: {reason}." in page, link
+        assert str(server.data) not in page and "Traceback" not in page
+        assert "generation" not in page and "sqlite" not in page.lower()
+    assert kernel_pids(server) == before
+    assert fetch(fresh)[0] == 200  # the link made after the revoke opens the form
+
+
+@pytest.mark.slow
 def test_busy_page_at_the_cap_then_culling_frees_the_slot(form_server):
     server = form_server(max_forms=1, pool=1, idle_timeout=3)
     assert fetch(server.link("C001", "A"))[0] == 200  # a page opened and left open

@@ -70,11 +70,13 @@ def test_a_store_made_by_release_0_1_upgrades_in_place_and_keeps_every_row(tmp_p
         assert store.seasons("S001")["closed_on"].iloc[0].isoformat()[:10] == "2026-10-05"
         assert store.session("S001", 2)["notes"] == "review"
     after = rows(path)
-    # Every row is kept; only the frozen marker for release 0.1 changed.
+    # Every row is kept; only the frozen marker for release 0.1 changed. Columns added
+    # since (at the end of a row) hold their defaults: both partners' link generation 1.
     assert after["meta"] == [("schema_version", "2")]
-    assert {t: r for t, r in after.items() if t in before and t != "meta"} == {
-        t: r for t, r in before.items() if t != "meta"
-    }
+    kept = {t: [r[: len(before[t][0])] for r in after[t]] for t in before if before[t]}
+    assert kept == {t: r for t, r in before.items() if r} | {"meta": kept["meta"]}
+    # Revision 0005's couples.synthetic: no couple of a real store is marked synthetic.
+    assert {r[-3:] for r in after["couples"]} == {(1, 1, 0)}
     # Tables added since release 0.1 start empty.
     assert all(r == [] for t, r in after.items() if t not in before)
     # Opening it again changes nothing.

@@ -47,7 +47,7 @@ def test_backup_and_restore_on_the_server_from_the_command_line(pg, data_dir, ca
     # Asked first, with what the dump holds; "no" changes nothing.
     monkeypatch.setattr("sys.stdin", __import__("io").StringIO("n\n"))
     code, out, err = run(capsys, "restore", str(dump), "--data", str(data_dir))
-    assert code == 1 and "1 couple(s), 1 answer(s), schema" in out
+    assert code == 1 and "1 couple(s), 1 answer(s)" in err
     with Store(data_dir) as store:
         assert len(store.answers()) == 2
     code, out, err = run(capsys, "restore", str(dump), "--yes", "--data", str(data_dir))
@@ -65,7 +65,8 @@ def test_restore_refuses_an_sqlite_backup_into_the_server(pg, data_dir, tmp_path
     from mutuality_helpers.backup import backup
 
     url = os.environ.pop("MUTUALITY_STORE")
-    Store(other).close()
+    with Store(other) as laptop:
+        laptop.add_couple("C009")
     sqlite_backup = backup(other)
     os.environ["MUTUALITY_STORE"] = url
     code, _out, err = run(capsys, "restore", str(sqlite_backup), "--yes", "--data", str(data_dir))

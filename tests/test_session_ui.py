@@ -6,6 +6,7 @@ import datetime as dt
 
 import ipywidgets as widgets
 import pytest
+from markupsafe import escape
 
 from mutuality_helpers.caseload_ui import CaseloadView
 from mutuality_helpers.session_ui import (
@@ -16,12 +17,49 @@ from mutuality_helpers.session_ui import (
 )
 
 TODAY = dt.date(2026, 11, 28)
+
+
+def workbook_summary(store, couple_id):
+    from mutuality_helpers.summary import summarize
+
+    return summarize(store, couple_id, today=TODAY)
+
+
 HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)>"
 
 
+class ManualClock:
+    """The autosave's waits, run when the test says (no timers, no flakiness)."""
+
+    def __init__(self) -> None:
+        self.waiting: list[list] = []
+
+    def call_later(self, delay, callback):
+        entry = [delay, callback, False]
+        self.waiting.append(entry)
+
+        class Handle:
+            def cancel(self_inner) -> None:
+                entry[2] = True
+
+        return Handle()
+
+    def pause(self) -> None:
+        """Typing paused long enough: every wait not cancelled runs."""
+        due, self.waiting = self.waiting, []
+        for _, callback, cancelled in due:
+            if not cancelled:
+                callback()
+
+
 @pytest.fixture
-def workbook(demo_store):
-    return SessionWorkbook(demo_store, "D004", today=TODAY)
+def clock():
+    return ManualClock()
+
+
+@pytest.fixture
+def workbook(demo_store, clock):
+    return SessionWorkbook(demo_store, "D004", today=TODAY, call_later=clock.call_later)
 
 
 def test_opens_on_the_latest_session_with_summary_and_charts(workbook, demo_store):
@@ -68,13 +106,137 @@ def test_record_session_then_save_notes_and_agreements(workbook, demo_store):
         "Riley plans Friday dinner.",
     )
     assert "Saved" in workbook.message
-
-
-def test_notes_need_a_session(workbook, demo_store):
-    workbook.session.value = 0  # "latest week (no session)"
-    assert workbook.notes.disabled
+    assert demo_store.draft("D004", number) is None
+    # Saved again with a change: the version it replaces is in the history shown.
+    workbook.notes.value = "Talked about the burnout season, and sleep."
     workbook.save_notes_button.click()
-    assert "record a session first" in workbook.message
+    assert demo_store.session_history("D004", number)["notes"].tolist() == [
+        "",
+        "Talked about the burnout season.",
+    ]
+    assert "Talked about the burnout season.<" in workbook.history.value
+
+
+def test_record_clicked_twice_makes_one_session(workbook, demo_store):
+    before = len(demo_store.sessions("D004"))
+    workbook.record_button.click()
+    workbook.record_button.click()
+    assert len(demo_store.sessions("D004")) == before + 1
+    assert workbook.message.startswith(f"Recorded session {before + 1} on Saturday 28 November")
+    assert workbook.confirm.layout.display == "none"
+
+
+def test_a_second_session_the_same_day_is_recorded_only_when_confirmed(workbook, demo_store):
+    before = len(demo_store.sessions("D004"))
+    workbook.record_button.click()
+    workbook.clock = lambda: 1e9  # much later: not a double click
+    workbook.record_button.click()
+    assert len(demo_store.sessions("D004")) == before + 1
+    assert "Not recorded yet" in workbook.message
+    assert workbook.confirm.layout.display == "flex"
+    assert "Record a second session that day?" in workbook.confirm_text.value
+    workbook.confirm_no.click()
+    assert workbook.message == "Nothing was changed." and workbook.confirm.layout.display == "none"
+    assert len(demo_store.sessions("D004")) == before + 1
+    workbook.record_button.click()
+    workbook.confirm_yes.click()
+    assert len(demo_store.sessions("D004")) == before + 2
+    assert workbook.session.value == before + 2
+
+
+def test_a_session_is_moved_and_deleted_with_confirmation_and_history(workbook, demo_store):
+    numbers = demo_store.sessions("D004")["number"].tolist()
+    first, last = numbers[0], numbers[-1]
+    workbook.session.value = first
+    first_day = demo_store.session("D004", first)["date"].date()
+    workbook.edit_date.value = first_day + dt.timedelta(days=1)
+    workbook.move_button.click()
+    assert demo_store.session("D004", first)["date"].date() == first_day + dt.timedelta(days=1)
+    assert "Moved session" in workbook.message and "changed" in workbook.history.value
+    # Onto another session's date: asked first.
+    workbook.edit_date.value = demo_store.session("D004", last)["date"].date()
+    workbook.move_button.click()
+    assert "Not moved yet" in workbook.message and workbook.confirm.layout.display == "flex"
+    workbook.confirm_no.click()
+    assert demo_store.session("D004", first)["date"].date() == first_day + dt.timedelta(days=1)
+
+    workbook.session.value = last
+    workbook.delete_button.click()
+    assert len(demo_store.sessions("D004")) == len(numbers)  # nothing yet: a question
+    assert f"Delete session {last}" in workbook.confirm_text.value
+    assert workbook.confirm_yes.description == f"Delete session {last}"
+    workbook.confirm_yes.click()
+    assert demo_store.sessions("D004")["number"].tolist() == numbers[:-1]
+    assert f"Deleted session {last}" in workbook.message
+    assert workbook.session.value == numbers[-2]
+    assert f"Session {last}" in workbook.history.value and "deleted" in workbook.history.value
+    assert last not in [v for _, v in workbook.session.options]
+
+
+def test_a_question_is_dropped_when_another_couple_is_chosen(workbook, demo_store):
+    before = len(demo_store.sessions("D004"))
+    workbook.delete_button.click()
+    workbook.couple.value = "D002"
+    assert workbook.confirm.layout.display == "none"
+    workbook.confirm_yes.click()  # a stale click does nothing
+    assert len(demo_store.sessions("D004")) == before
+
+
+def test_notes_autosave_as_a_draft_and_come_back(workbook, demo_store, clock):
+    number = workbook.session.value
+    saved = demo_store.session("D004", number)["notes"]
+    workbook.notes.value = saved + " and more"
+    workbook.notes.value = saved + " and more typed"
+    assert demo_store.draft("D004", number) is None  # typing: nothing written per keystroke
+    clock.pause()
+    assert demo_store.draft("D004", number)["notes"] == saved + " and more typed"
+    assert "Kept as you type" in workbook.draft_status.value
+    assert demo_store.session("D004", number)["notes"] == saved  # not saved into the session
+    # Reopened (a new workbook, as after a restart): the draft is shown, and said so.
+    again = SessionWorkbook(demo_store, "D004", today=TODAY, call_later=clock.call_later)
+    assert again.notes.value == saved + " and more typed"
+    assert "Restored" in again.draft_status.value
+    again.save_notes_button.click()
+    assert demo_store.session("D004", number)["notes"] == saved + " and more typed"
+    assert demo_store.draft("D004", number) is None and again.draft_status.value == ""
+
+
+def test_switching_couple_keeps_what_was_typed(workbook, demo_store, clock):
+    number = workbook.session.value
+    workbook.agreements.value = "Half-typed agreement"
+    workbook.couple.value = "D002"  # before the pause: kept at once
+    assert demo_store.draft("D004", number)["agreements"] == "Half-typed agreement"
+    assert "notes you typed for D004" in workbook.message and "are kept" in workbook.message
+    assert (
+        workbook.agreements.value
+        == demo_store.session("D002", workbook.session.value)["agreements"]
+    )
+    clock.pause()  # the cancelled wait writes nothing to D002
+    assert demo_store.draft("D002", workbook.session.value) is None
+    workbook.couple.value = "D004"
+    assert workbook.session.value == number
+    assert workbook.agreements.value == "Half-typed agreement"
+
+
+def test_notes_typed_with_today_chosen_go_into_the_recorded_session(workbook, demo_store, clock):
+    workbook.session.value = 0  # "Today (no session)"
+    assert not workbook.notes.disabled and workbook.delete_button.disabled
+    workbook.notes.value = "Typed before recording"
+    workbook.save_notes_button.click()
+    assert "kept for the next session" in workbook.message
+    assert demo_store.draft("D004", 0)["notes"] == "Typed before recording"
+    workbook.record_button.click()
+    number = workbook.session.value
+    assert demo_store.session("D004", number)["notes"] == "Typed before recording"
+    assert "with the notes typed for it" in workbook.message
+    assert demo_store.draft("D004", 0) is None
+
+
+def test_a_draft_too_long_is_refused_in_one_line(workbook, demo_store, clock):
+    workbook.notes.value = "x" * 20_001
+    clock.pause()
+    assert workbook.message.startswith("What you typed could not be kept: notes")
+    assert workbook.message.count("\n") == 0
 
 
 def test_declare_edit_and_close_a_season(workbook, demo_store):
@@ -87,6 +249,12 @@ def test_declare_edit_and_close_a_season(workbook, demo_store):
     workbook.seasons_tab.season_note.value = "Morgan's father in hospital"
     workbook.seasons_tab.declare_button.click()
     assert "NOT yet agreed" in workbook.message
+    # The form is new again: nothing invites declaring the same season twice.
+    tab = workbook.seasons_tab
+    assert (tab.season_partner.value, tab.season_reason.value, tab.season_note.value) == (
+        "A", "work", "",
+    )  # fmt: skip
+    assert tab.season_start.value == dt.date(2026, 11, 23) and not tab.season_agreed.value
     seasons = demo_store.seasons("D004")
     assert len(seasons) == before + 1
     new = seasons[seasons["reason"] == "caregiving"].iloc[0]
@@ -112,7 +280,10 @@ def test_a_bad_season_is_refused_with_a_message(workbook, demo_store):
     workbook.seasons_tab.season_start.value = dt.date(2026, 12, 21)
     workbook.seasons_tab.season_end.value = dt.date(2026, 11, 23)
     workbook.seasons_tab.declare_button.click()
-    assert "not declared" in workbook.message and "before start" in workbook.message
+    assert workbook.message == (
+        "The season was not declared: the planned end, 23 Nov 2026, is before the start, "
+        "21 Dec 2026"
+    )
     assert len(demo_store.seasons("D004")) == before
 
 
@@ -160,6 +331,49 @@ def test_caseload_is_worst_first(demo_store):
     table = view.table.value
     assert table.index("D004") < table.index("D001")
     assert "<svg" in view.widget.children[0].value
+
+
+def test_caseload_rows_say_what_needs_attention(demo_store):
+    from mutuality_helpers.models import make_answer
+
+    demo_store.save_answers(
+        [make_answer("D001", "A", "2026-11-23", "safety_felt_safe", "not_safe")],
+        "form:weekly_checkin",
+    )
+    view = CaseloadView(demo_store, today=TODAY)
+    row = view.frame.set_index("couple_id").loc["D004"]
+    assert len(row["attention"]) == row["alerts"] > 0
+    # Each alert in words, not a count: the summary's own messages.
+    summary_messages = {a["message"] for a in workbook_summary(demo_store, "D004")["alerts"]}
+    assert set(row["attention"]) <= summary_messages
+    assert all(line in view.table.value for line in map(escape, row["attention"]))
+    urgent = view.frame.set_index("couple_id").loc["D001", "attention"]
+    assert urgent[0].startswith("Private safety check: 1 answer needs your attention")
+    # ...and no detail of the private answer reaches the table.
+    assert "not_safe" not in view.table.value and "Felt safe" not in view.table.value
+    assert "Judged as of" in view.table.value and "23 Nov 2026" in view.table.value
+
+
+def test_caseload_rows_open_the_couples_workbook_below(demo_store, clock):
+    view = CaseloadView(demo_store, today=TODAY, call_later=clock.call_later)
+    assert list(view.open_buttons) == view.frame["couple_id"].tolist()
+    view.open_buttons["D002"].click()
+    assert view.workbook is not None and view.workbook.couple_id == "D002"
+    assert view.workbook.widget in view.workbook_area.children
+    assert "shows couple D002" in view.message
+    view.workbook.notes.value = "typed for D002"
+    view.open_buttons["D004"].click()  # the same workbook switches couple
+    assert view.workbook.couple_id == "D004"
+    number = demo_store.sessions("D002")["number"].max()
+    assert demo_store.draft("D002", int(number))["notes"] == "typed for D002"
+
+
+def test_caseload_open_calls_the_given_workbook(demo_store, workbook):
+    view = CaseloadView(
+        demo_store, today=TODAY, on_open=lambda c: setattr(workbook.couple, "value", c)
+    )
+    view.open_buttons["D003"].click()
+    assert workbook.couple_id == "D003" and view.workbook is None
 
 
 @pytest.mark.parametrize(

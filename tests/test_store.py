@@ -7,7 +7,13 @@ import stat
 import pandas as pd
 import pytest
 
-from mutuality_helpers.exceptions import StoreError, UnknownCouple, UnknownSession, ValidationError
+from mutuality_helpers.exceptions import (
+    DuplicateSession,
+    StoreError,
+    UnknownCouple,
+    UnknownSession,
+    ValidationError,
+)
 from mutuality_helpers.instruments import get_instrument
 from mutuality_helpers.models import SEASON_REASONS, make_answer, make_season
 from mutuality_helpers.schema import SCHEMA_REVISION
@@ -105,6 +111,77 @@ def test_sessions_are_numbered_and_judged_as_of_their_week(store):
         store.session("C001", 3)
     with pytest.raises(UnknownCouple):
         store.add_session("NOPE", "2026-09-10")
+
+
+def test_a_second_session_on_the_same_day_needs_confirming(store):
+    store.add_couple("C001")
+    assert store.add_session("C001", "2026-09-10") == 1
+    with pytest.raises(DuplicateSession, match="already has session 1 on 2026-09-10") as caught:
+        store.add_session("C001", "2026-09-10", notes="twice")
+    assert caught.value.number == 1
+    assert len(store.sessions("C001")) == 1  # nothing written
+    assert store.add_session("C001", "2026-09-10", notes="evening", same_day=True) == 2
+
+
+def test_editing_a_session_keeps_the_version_it_replaces(store):
+    store.add_couple("C001")
+    store.add_session("C001", "2026-09-10", notes="intake", agreements="walk")
+    store.add_session("C001", "2026-09-17")
+    assert store.edit_session("C001", 1, date="2026-09-11", notes="intake, long") is True
+    row = store.session("C001", 1)
+    assert (row["date"], row["notes"], row["agreements"]) == (
+        pd.Timestamp("2026-09-11"), "intake, long", "walk",
+    )  # fmt: skip
+    history = store.session_history("C001")
+    assert history[["number", "change", "notes"]].values.tolist() == [[1, "edited", "intake"]]
+    assert history["date"].iloc[0] == pd.Timestamp("2026-09-10")
+    # Nothing differs: nothing is written, no history.
+    assert store.edit_session("C001", 1, notes="intake, long") is False
+    assert len(store.session_history("C001")) == 1
+    # Moving onto another session's date needs confirming too.
+    with pytest.raises(DuplicateSession, match="session 2 on 2026-09-17"):
+        store.edit_session("C001", 1, date="2026-09-17")
+    assert store.session("C001", 1)["date"] == pd.Timestamp("2026-09-11")
+    assert store.edit_session("C001", 1, date="2026-09-17", same_day=True)
+    with pytest.raises(ValidationError, match="date"):
+        store.edit_session("C001", 1, date="17/09/2026")
+    with pytest.raises(UnknownSession):
+        store.edit_session("C001", 9, notes="x")
+
+
+def test_a_deleted_session_is_kept_in_the_history_and_its_number_not_reused(store):
+    store.add_couple("C001")
+    for day in ("2026-09-10", "2026-09-17", "2026-09-24"):
+        store.add_session("C001", day, notes=f"on {day}")
+    store.save_draft("C001", 3, "typing", "")
+    before = store.last_change("C001")
+    old = store.delete_session("C001", 3, source="test")
+    assert old["notes"] == "on 2026-09-24"
+    assert store.sessions("C001")["number"].tolist() == [1, 2]
+    assert store.draft("C001", 3) is None
+    gone = store.session_history("C001", 3).iloc[0]
+    assert (gone.change, gone.notes, gone.source) == ("deleted", "on 2026-09-24", "test")
+    assert store.last_change("C001") >= before and gone.changed_at == store.last_change("C001")
+    # The next session is number 4: "session 3" keeps meaning the deleted one.
+    assert store.add_session("C001", "2026-10-01") == 4
+    with pytest.raises(UnknownSession):
+        store.delete_session("C001", 3)
+
+
+def test_drafts_are_kept_per_session_until_cleared(store):
+    store.add_couple("C001")
+    assert store.draft("C001", 0) is None
+    store.save_draft("C001", 0, "half a thought", "")
+    store.save_draft("C001", 0, "half a thought, finished", "Friday dinner")
+    store.save_draft("C001", 2, "other", "")
+    draft = store.draft("C001", 0)
+    assert (draft["notes"], draft["agreements"]) == ("half a thought, finished", "Friday dinner")
+    store.clear_draft("C001", 0)
+    assert store.draft("C001", 0) is None and store.draft("C001", 2)["notes"] == "other"
+    with pytest.raises(ValidationError, match="notes"):
+        store.save_draft("C001", 0, "x" * 20_001, "")
+    with pytest.raises(UnknownCouple):
+        store.save_draft("NOPE", 0, "", "")
 
 
 def test_seasons_declare_edit_close(store):

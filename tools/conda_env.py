@@ -46,6 +46,7 @@ CONDA_NAMES: dict[str, str] = {
     "platformdirs": "platformdirs",
     "nbstripout": "nbstripout",
     "websockets": "websockets",
+    "segno": "segno",
     "pytest": "pytest",
     "nbval": "nbval",
     "hypothesis": "hypothesis",
@@ -55,6 +56,7 @@ CONDA_NAMES: dict[str, str] = {
     "mypy": "mypy",
     "uv": "uv",
     "psutil": "psutil",
+    "zxing-cpp": "zxing-cpp",
 }
 HEADER = """\
 # Conda / Binder environment (conda-forge): pyproject.toml's dependencies at uv.lock's

@@ -79,7 +79,7 @@ class Renderer:
         """Render one validated request to ``out`` (default: the request's report path)."""
         if out is None:
             out = request.output
-        elif Path(out).resolve() != request.output.resolve():
+        elif not _in_couples_report_folder(Path(out), request.output):
             out = config.refuse_owned(out, request.data_dir)  # never over the store, a backup...
         return self.printer.print_pdf(self.to_html(self.execute(request), request), out)
 
@@ -137,3 +137,8 @@ def render_report(
         {"couple_id": couple_id, "session": session, "data_dir": data, **params}
     )
     return render_one(request)
+
+
+def _in_couples_report_folder(out: Path, own: Path) -> bool:
+    """Whether ``out`` is a PDF in the couple's own report folder (where its reports belong)."""
+    return out.suffix.lower() == ".pdf" and out.resolve().parent == own.resolve().parent

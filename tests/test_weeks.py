@@ -162,6 +162,9 @@ def test_the_workbook_records_a_tuesday_session_on_last_weeks_answers(silent_sto
     wb = SessionWorkbook(silent_store, "Q002", today=tuesday)
     assert wb.session.value == 0 and wb.summary_data["as_of"] == "2026-11-23"  # today
     wb.record_button.click()
-    assert wb.message == "Recorded session 1 on 2026-12-01 (judged as of the week of 2026-11-23)."
+    assert wb.message == (
+        "Recorded session 1 on Tuesday 1 December 2026"
+        " (judged as of the week of Monday 23 November 2026)."
+    )
     assert wb.session.value == 1 and wb.summary_data["as_of"] == "2026-11-23"
     assert not [a for a in wb.summary_data["alerts"] if a["kind"] == "one_sided"]

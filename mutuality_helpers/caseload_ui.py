@@ -32,6 +32,7 @@ class CaseloadView:
 
         self.store = store
         self.frame = caseload(store, as_of)
+        store.record_access("caseload", None, f"{len(self.frame)} couple(s)")
         rows = [
             {**r, "statuses": [r[d] for d in SHARE_DOMAINS]} for r in self.frame.to_dict("records")
         ]

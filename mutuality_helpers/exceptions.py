@@ -77,3 +77,7 @@ class UnknownAlert(MutualityError):
 
 class ServeError(MutualityError):
     """The Voila app cannot be started as asked (e.g. a public address without a token)."""
+
+
+class AccessDenied(MutualityError):
+    """The user is not one of the practice's, or their role does not allow what was asked."""

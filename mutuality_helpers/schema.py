@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 #: The newest migration: what these tables are. A change to a table is a new migration,
 #: and this names it (tests/test_migrate.py checks it against Alembic's head).
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 
 metadata = sa.MetaData()
 
@@ -33,6 +33,9 @@ couples_table = sa.Table(
     sa.Column("name_a", sa.String, nullable=False, server_default=""),
     sa.Column("name_b", sa.String, nullable=False, server_default=""),
     sa.Column("created_at", sa.String, nullable=False),
+    # Whose couple this is (revision 0004): a users.yaml name. A therapist sees only their
+    # own couples; NULL (a couple from before, or made by a supervisor) is a supervisor's.
+    sa.Column("therapist", sa.String, nullable=True, index=True),
 )
 answers_table = sa.Table(
     "answers",
@@ -111,4 +114,19 @@ alerts_table = sa.Table(
     sa.Column("resolved_by", sa.String, nullable=True),
     sa.Column("resolved_at", sa.String, nullable=True),
     sa.Column("note", sa.String, nullable=False, server_default=""),
+)
+# Who read or wrote which couple's clinical data, when (revision 0004). Append-only: the
+# package inserts rows and reads them, it has no path that updates or deletes one (but
+# erasing a couple, which removes the couple's id everywhere and leaves one entry without it).
+audit_table = sa.Table(
+    "audit",
+    metadata,
+    sa.Column("entry_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.String, nullable=False),  # ISO UTC to the second
+    sa.Column("who", sa.String, nullable=False),
+    sa.Column("role", sa.String, nullable=False),  # therapist, supervisor, partner
+    sa.Column("couple_id", sa.String, nullable=True, index=True),  # NULL: no one couple
+    sa.Column("action", sa.String, nullable=False),
+    # What was done, never clinical content: a session number, a file name, a count.
+    sa.Column("detail", sa.String, nullable=False, server_default=""),
 )

@@ -166,6 +166,7 @@ class Store(CouplesAndAnswers):
         )
         if season_id is not None:
             query = query.where(s_t.c.season_id == season_id)
+        query = self.scoped(query, s_t.c.couple_id)
         return frame(
             self.read(query.order_by(s_t.c.couple_id, s_t.c.start)),
             SEASON_COLUMNS,
@@ -198,6 +199,7 @@ class Store(CouplesAndAnswers):
                     saved_at=now_iso(),
                 )  # fmt: skip
             )
+            self.record_access("session recorded", couple_id, f"session {number}")
         return int(number)
 
     def update_session(self, couple_id: str, number: int, **changes: Any) -> None:
@@ -215,6 +217,7 @@ class Store(CouplesAndAnswers):
                 .where(st.c.couple_id == couple_id, st.c.number == number)
                 .values(**values)
             )
+            self.record_access("session notes", couple_id, f"session {number}")
 
     def session_week(self, couple_id: str, date: Any) -> dt.date:
         """The week (its Monday) the couple's session on ``date`` is judged as of.
@@ -241,7 +244,7 @@ class Store(CouplesAndAnswers):
             st.c.couple_id,
             couple_ids,
         )
-        rows = self.read(query.order_by(st.c.couple_id, st.c.number))
+        rows = self.read(self.scoped(query, st.c.couple_id).order_by(st.c.couple_id, st.c.number))
         columns = ["couple_id", "number", "date", "notes", "agreements"]
         sessions = frame(rows, columns, days=["date"], ints=["number"])
         days = [d.date() for d in sessions["date"]]

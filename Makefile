@@ -60,7 +60,13 @@ system-deps: ## Install the Debian packages for PDFs and browser tests (says whi
 demo: system-deps $(INSTALLED) ## Create .venv, install from uv.lock, seed the demo couples, render a demo PDF report
 	$(BIN)/mutuality demo
 
-test: system-deps $(INSTALLED) ## Install from uv.lock what the tests need and run them all
+# JupyterHub's proxy for tests/test_hub.py, from npm (package-lock.json), when npm is there.
+NPM_INSTALLED := node_modules/.installed-from-lock
+$(NPM_INSTALLED): package.json package-lock.json
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund && touch $@; \
+	else echo "note: npm not found: the JupyterHub test is skipped (apt-get install npm)"; fi
+
+test: system-deps $(INSTALLED) $(NPM_INSTALLED) ## Install from uv.lock (and npm's lock) what the tests need and run them all
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lock: $(UV) ## Refresh uv.lock to the newest versions pyproject.toml allows; re-pin environment.yml to it

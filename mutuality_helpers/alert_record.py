@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .changes import count_changes
 from .database import Database
 from .exceptions import UnknownAlert, ValidationError
 from .formatting import long_day, long_time, partner_name
@@ -290,6 +291,7 @@ class AlertRecord(Database):
                 if text:
                     values["note"] = text
             conn.execute(t.update().where(t.c.alert_id == record["alert_id"]).values(**values))
+            count_changes(conn, [record["couple_id"]])  # the report's urgent section changed
             return self.alert_record(record["alert_id"])
 
     def _silence_record(self, conn: Connection, key: str, stamp: str) -> dict[str, Any]:

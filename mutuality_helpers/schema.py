@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 #: The newest migration: what these tables are. A change to a table is a new migration,
 #: and this names it (tests/test_migrate.py checks it against Alembic's head).
-SCHEMA_REVISION = "0006"
+SCHEMA_REVISION = "0007"
 
 metadata = sa.MetaData()
 
@@ -39,6 +39,10 @@ couples_table = sa.Table(
     sa.Column("link_generation_b", sa.Integer, nullable=False, server_default="1"),
     # Created by `mutuality demo` (revision 0005): the only couples demo may change.
     sa.Column("synthetic", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Revision 0007: raised by every write that changes the couple's clinical record, in the
+    # same transaction (:func:`~mutuality_helpers.changes.count_changes`); a report is current
+    # only while the count it was rendered at is still the couple's (``reports``).
+    sa.Column("change_count", sa.Integer, nullable=False, server_default="0"),
 )
 # Erased couple ids (revision 0004): a late save for one is refused, and the id comes back
 # only through ``mutuality reuse``. No content: a digest of the id (so the id itself is in
@@ -155,4 +159,16 @@ session_drafts_table = sa.Table(
     sa.Column("notes", sa.String, nullable=False, server_default=""),
     sa.Column("agreements", sa.String, nullable=False, server_default=""),
     sa.Column("saved_at", sa.String, nullable=False),
+)
+# Revision 0007: the session reports rendered into the couple's report folder, each with the
+# couple's change count read when its render started and the file it wrote (size and
+# modification time in nanoseconds), so a report is current only while both still hold.
+reports_table = sa.Table(
+    "reports",
+    metadata,
+    sa.Column("couple_id", sa.String, primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("change_count", sa.Integer, nullable=False),
+    sa.Column("file", sa.String, nullable=False),
+    sa.Column("rendered_at", sa.String, nullable=False),
 )

@@ -428,13 +428,15 @@ class SessionWorkbook:
     def _on_couple_change(self, change: dict[str, Any]) -> None:
         self._dismiss()
         before = self._shown
-        kept = self.autosave.pending
         self.autosave.flush()  # the text boxes still hold the couple shown before
 
         def show() -> str:
+            # Typed and not saved into the session (just now, or before typing paused):
+            # said every time, so nobody thinks notes left behind were saved.
+            unsaved = bool(before[0]) and self.store.draft(*before) is not None
             self._load_couple()
             said = f"Showing couple {self.couple_id}."
-            if kept and self.store.draft(*before) is not None:
+            if unsaved:
                 where = "the next session" if before[1] == LATEST else f"session {before[1]}"
                 said += (
                     f" The notes you typed for {before[0]} ({where}) are kept, not saved into "

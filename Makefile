@@ -107,8 +107,14 @@ format: $(INSTALLED) ## ruff format and fix
 	$(BIN)/ruff format mutuality_helpers tests benchmarks tools
 	$(BIN)/ruff check --fix mutuality_helpers tests benchmarks tools
 
-bench: $(INSTALLED) ## Run every benchmark and print the figures
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+# Every benchmark appends its targets' verdicts here; printed together at the end.
+BENCH_TARGETS := $(VENV)/bench-targets.txt
+
+bench: $(INSTALLED) ## Run every benchmark and print the figures, then each target: met or missed
+	@rm -f $(BENCH_TARGETS)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; \
+		MUTUALITY_BENCH_TARGETS=$(abspath $(BENCH_TARGETS)) $(BIN)/python $$b || exit 1; done
+	@echo "== targets"; cat $(BENCH_TARGETS)
 
 clean-venv: ## Remove .venv
 	rm -rf $(VENV)

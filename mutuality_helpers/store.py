@@ -525,18 +525,27 @@ class Store(CouplesAndAnswers):
         That is: the report was recorded (:meth:`record_report`) at the couple's change
         count of now, and the file at its path is still the file that render wrote.
         """
-        return (couple_id, int(session)) not in self.due_sessions([couple_id], only=[session])
+        return self._report_states([couple_id], [int(session)]) == {(couple_id, int(session)): True}
 
     def due_sessions(
-        self,
-        couple_ids: Sequence[str] | None = None,
-        force: bool = False,
-        only: Sequence[int] | None = None,
+        self, couple_ids: Sequence[str] | None = None, force: bool = False
     ) -> list[tuple[str, int]]:
         """``(couple_id, session)`` of every recorded session without a current report.
 
         With ``force``, every recorded session (of ``couple_ids``, else of every couple).
-        ``only`` narrows to those session numbers.
+        """
+        states = self._report_states(couple_ids, None, force)
+        return [key for key, current in states.items() if not current]
+
+    def _report_states(
+        self,
+        couple_ids: Sequence[str] | None,
+        only: Sequence[int] | None = None,
+        force: bool = False,
+    ) -> dict[tuple[str, int], bool]:
+        """Whether each recorded session's report is current, in couple and session order.
+
+        ``only`` narrows to those session numbers; with ``force``, none counts as current.
         """
         ids = list(couple_ids) if couple_ids is not None else None
         st, c = sessions_table, couples_table
@@ -551,14 +560,13 @@ class Store(CouplesAndAnswers):
             query = query.where(st.c.number.in_([int(n) for n in only]))
         rows = self.read(query.order_by(st.c.couple_id, st.c.number))
         recorded = recorded_reports(self.read(report_query(ids))) if not force else {}
-        due = []
+        states = {}
         for couple_id, number, count in rows:
             key = (str(couple_id), int(number))
-            if not force:
-                report = recorded.get(key)
-                if report is not None and report[0] == int(count):
-                    path = config.report_path(key[0], key[1], self.data_dir)
-                    if file_identity(path) == report[1]:
-                        continue
-            due.append(key)
-        return due
+            report = recorded.get(key)
+            states[key] = (
+                report is not None
+                and report[0] == int(count)
+                and file_identity(config.report_path(key[0], key[1], self.data_dir)) == report[1]
+            )
+        return states

@@ -584,6 +584,11 @@ def _run_all_cells(page, attempts: int = 4) -> None:
     """
     started = page.locator(".jp-InputPrompt").filter(has_text=re.compile(r"\[(\*|\d+)\]"))
     for _ in range(attempts):
+        # A server slow to list its kernels (a loaded machine) makes JupyterLab ask which
+        # kernel to start, over the page: the notebook's own one, as it says.
+        choose = page.locator(".jp-Dialog").get_by_role("button", name="Select", exact=True)
+        if choose.count():
+            choose.click()
         page.locator(".jp-Notebook").click()
         page.keyboard.press("Escape")
         page.get_by_text("Run", exact=True).click()

@@ -260,7 +260,7 @@ def erase_couple(store: Store, couple_id: str) -> EraseResult:
         if store.path is None:
             from .pgstore import erase_rows
 
-            erased, generation = erase_rows(store, couple_id), 0
+            erased, generation = erase_rows(store, couple_id)
         else:
             # Connections from this process must not hold the WAL open during the checkpoint.
             store.close()

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 #: The newest migration: what these tables are. A change to a table is a new migration,
 #: and this names it (tests/test_migrate.py checks it against Alembic's head).
-SCHEMA_REVISION = "0007"
+SCHEMA_REVISION = "0008"
 
 metadata = sa.MetaData()
 
@@ -39,7 +39,7 @@ couples_table = sa.Table(
     sa.Column("link_generation_b", sa.Integer, nullable=False, server_default="1"),
     # Created by `mutuality demo` (revision 0005): the only couples demo may change.
     sa.Column("synthetic", sa.Boolean, nullable=False, server_default=sa.false()),
-    # Whose couple this is (revision 0007): a users.yaml name. A therapist sees only their
+    # Whose couple this is (revision 0008): a users.yaml name. A therapist sees only their
     # own couples; NULL (a couple from before, or made by a supervisor) is a supervisor's.
     sa.Column("therapist", sa.String, nullable=True, index=True),
 )
@@ -159,7 +159,7 @@ session_drafts_table = sa.Table(
     sa.Column("agreements", sa.String, nullable=False, server_default=""),
     sa.Column("saved_at", sa.String, nullable=False),
 )
-# Who read or wrote which couple's clinical data, when (revision 0007). Append-only: the
+# Who read or wrote which couple's clinical data, when (revision 0008). Append-only: the
 # package inserts rows and reads them, it has no path that updates or deletes one (but
 # erasing a couple, which removes the couple's id everywhere and leaves one entry without it).
 audit_table = sa.Table(

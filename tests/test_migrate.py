@@ -76,7 +76,7 @@ def test_a_store_made_by_release_0_1_upgrades_in_place_and_keeps_every_row(tmp_p
     kept = {t: [r[: len(before[t][0])] for r in after[t]] for t in before if before[t]}
     assert kept == {t: r for t, r in before.items() if r} | {"meta": kept["meta"]}
     # Revision 0005's couples.synthetic: no couple of a real store is marked synthetic;
-    # couples.therapist (0007) is NULL: nobody's couple until a supervisor assigns it.
+    # couples.therapist (0008) is NULL: nobody's couple until a supervisor assigns it.
     assert {r[-4:] for r in after["couples"]} == {(1, 1, 0, None)}
     # Tables added since release 0.1 start empty.
     assert all(r == [] for t, r in after.items() if t not in before)

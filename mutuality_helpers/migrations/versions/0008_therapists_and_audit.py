@@ -5,8 +5,8 @@ before this revision belong to nobody yet, so only a supervisor sees them until 
 (``mutuality assign``). Every read and write of a couple's clinical data appends an entry to
 ``audit``: who, when, which couple, what action.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-02
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | None = None
 depends_on: str | None = None
 

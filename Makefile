@@ -14,6 +14,9 @@ INSTALLED := $(VENV)/.installed-from-lock
 # The browser tests' npm packages (axe-core), exactly as package-lock.json says: npm ci.
 NPM ?= npm
 NODE_INSTALLED := node_modules/.installed-from-lock
+# Where `make demo` seeds the synthetic demo couples: a data folder of their own (git-ignored,
+# under data/), never the live data folder, so a practice's real couples are never touched.
+DEMO_DATA ?= $(CURDIR)/data/demo-store
 # Where `make screenshots` writes the forms' PNGs for review (git-ignored).
 SCREENSHOTS ?= screenshots
 # uv uses the Python it is given and never downloads one.
@@ -70,8 +73,9 @@ $(NODE_INSTALLED): package-lock.json package.json
 	echo "make: installing the browser tests' npm packages (axe-core, configurable-http-proxy) from package-lock.json: $(NPM) ci"; \
 	$(NPM) ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch $@
 
-demo: system-deps $(INSTALLED) ## Create .venv, install from uv.lock, seed the demo couples, render a demo PDF report
-	$(BIN)/mutuality demo
+demo: system-deps $(INSTALLED) ## Create .venv, install from uv.lock, seed the demo couples into data/demo-store (never the live data folder), render a demo PDF report
+	$(BIN)/mutuality demo --data "$(DEMO_DATA)"
+	@echo "make: the demo couples are in $(DEMO_DATA); open them with: MUTUALITY_DATA=$(DEMO_DATA) make lab"
 
 test: system-deps $(INSTALLED) $(NODE_INSTALLED) ## Install from uv.lock (and npm's lock) what the tests need and run them all
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -103,8 +107,14 @@ format: $(INSTALLED) ## ruff format and fix
 	$(BIN)/ruff format mutuality_helpers tests benchmarks tools
 	$(BIN)/ruff check --fix mutuality_helpers tests benchmarks tools
 
-bench: $(INSTALLED) ## Run every benchmark and print the figures
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+# Every benchmark appends its targets' verdicts here; printed together at the end.
+BENCH_TARGETS := $(VENV)/bench-targets.txt
+
+bench: $(INSTALLED) ## Run every benchmark and print the figures, then each target: met or missed
+	@rm -f $(BENCH_TARGETS)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; \
+		MUTUALITY_BENCH_TARGETS=$(abspath $(BENCH_TARGETS)) $(BIN)/python $$b || exit 1; done
+	@echo "== targets"; cat $(BENCH_TARGETS)
 
 clean-venv: ## Remove .venv
 	rm -rf $(VENV)

@@ -25,6 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _targets import report_target  # noqa: E402
+
 from mutuality_helpers.demo import load_demo  # noqa: E402
 from mutuality_helpers.store import Store  # noqa: E402
 
@@ -69,8 +73,9 @@ def main() -> None:
         )
     print()
     for name, target in TARGETS.items():
-        verdict = "met" if best[name] < target else "missed"
-        print(f"{name}: {best[name]:.3f} s (target < {target} s): {verdict}")
+        report_target(
+            name, best[name], target, "s", baseline_name="python -c pass", baseline=python
+        )
 
 
 if __name__ == "__main__":

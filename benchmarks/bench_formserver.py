@@ -52,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _targets import report_target  # noqa: E402
 from servers import NGINX, TlsProxy, free_port  # noqa: E402
 from simulated_partner import check_in, open_page  # noqa: E402
 from tornado.httpclient import AsyncHTTPClient  # noqa: E402
@@ -592,6 +593,34 @@ def main() -> None:  # noqa: PLR0915 -- one run, read top to bottom
         print(f"{name:<68} {value:>10}  {ratio:>18}  {target}")
     for error in sorted(set(failed))[:5]:
         print(f"  failed check-in: {error}")
+    print()
+    if with_browser:
+        for what, times in browser.items():
+            report_target(
+                f"form server: usable in Chromium, {what}, p95",
+                p95(times),
+                USABLE_TARGET_S,
+                "s",
+                baseline_name="usable with no pool (median)",
+                baseline=median(base_browser),
+            )
+    report_target(
+        "form server: rush saves landed",
+        landed - len(failed),
+        args.checkins,
+        "saves",
+        baseline_name="check-ins sent",
+        baseline=args.checkins,
+        higher_is_better=True,
+    )
+    report_target(
+        "form server: memory after the rush",
+        after_rush_mib,
+        IDLE_RETURN_TARGET * idle_mib,
+        "MiB",
+        baseline_name="idle",
+        baseline=idle_mib,
+    )
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .access import Access
+from .changes import count_changes
 from .exceptions import UnknownAlert, ValidationError
 from .formatting import long_day, long_time, partner_name
 from .instruments import find_item, get_instrument
@@ -296,6 +297,7 @@ class AlertRecord(Access):
             self.record_access(
                 f"alert {state}", record["couple_id"], f"alert #{record['alert_id']}"
             )
+            count_changes(conn, [record["couple_id"]])  # the report's urgent section changed
             return self.alert_record(record["alert_id"])
 
     def _silence_record(self, conn: Connection, key: str, stamp: str) -> dict[str, Any]:

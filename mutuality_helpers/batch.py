@@ -26,6 +26,7 @@ from multiprocessing import util
 from pathlib import Path
 from typing import Any
 
+from .changes import record_report, report_changes
 from .engine import skip_unused_format_checkers
 from .exceptions import MutualityError
 from .render import Renderer, label
@@ -46,17 +47,31 @@ def default_jobs(count: int) -> int:
     return max(1, min(4, os.cpu_count() or 1, count))
 
 
-def _print(renderer: Renderer, request: ReportRequest, html: str) -> Outcome:
+@dataclass(frozen=True)
+class _Rendered:
+    """A report's HTML, and the couple's change count read before its notebook ran."""
+
+    html: str
+    changes: int
+
+
+def _print(renderer: Renderer, request: ReportRequest, rendered: _Rendered) -> Outcome:
     try:
-        return Outcome(request, path=renderer.printer.print_pdf(html, request.output))
+        path = renderer.printer.print_pdf(rendered.html, request.output)
     except Exception as exc:  # noqa: BLE001 -- one bad PDF must not end the batch
         return Outcome(request, error=f"{label(request)}: could not print: {exc}")
+    try:
+        record_report(request, rendered.changes, path)
+    except MutualityError as exc:  # the PDF is fine; it is only rendered again next time
+        return Outcome(request, error=f"{label(request)}: written, but not recorded: {exc}")
+    return Outcome(request, path=path)
 
 
-def _execute(renderer: Renderer, request: ReportRequest) -> str | Outcome:
+def _execute(renderer: Renderer, request: ReportRequest) -> _Rendered | Outcome:
     """The report's HTML, or the :class:`Outcome` of its failure (a dead kernel is replaced)."""
     try:
-        return renderer.to_html(renderer.execute(request), request)
+        changes = report_changes(request)  # first: a change after this leaves the report due
+        return _Rendered(renderer.to_html(renderer.execute(request), request), changes)
     except MutualityError as exc:
         return Outcome(request, error=str(exc))
     except Exception as exc:  # noqa: BLE001 -- e.g. the kernel died mid-report
@@ -71,22 +86,22 @@ def _pipeline(
     emit: Callable[[int, Outcome], None],
 ) -> None:
     """Render ``items`` on one kernel, printing each PDF while the next notebook runs."""
-    handoff: queue.Queue[tuple[int, ReportRequest, str] | None] = queue.Queue(maxsize=1)
+    handoff: queue.Queue[tuple[int, ReportRequest, _Rendered] | None] = queue.Queue(maxsize=1)
 
     def printer() -> None:
         while (item := handoff.get()) is not None:
-            index, request, html = item
-            emit(index, _print(renderer, request, html))
+            index, request, rendered = item
+            emit(index, _print(renderer, request, rendered))
 
     thread = threading.Thread(target=printer, name="report-printer", daemon=True)
     thread.start()
     try:
         for index, request in items:
-            html = _execute(renderer, request)
-            if isinstance(html, Outcome):
-                emit(index, html)
+            rendered = _execute(renderer, request)
+            if isinstance(rendered, Outcome):
+                emit(index, rendered)
             else:
-                handoff.put((index, request, html))
+                handoff.put((index, request, rendered))
     finally:
         handoff.put(None)
         thread.join()
@@ -122,8 +137,8 @@ def _render_in_worker(request: ReportRequest) -> Outcome:
         renderer = _worker_renderer()
     except Exception as exc:  # noqa: BLE001 -- reported with the request, the batch goes on
         return Outcome(request, error=f"{label(request)}: a report worker could not start: {exc}")
-    html = _execute(renderer, request)
-    return html if isinstance(html, Outcome) else _print(renderer, request, html)
+    rendered = _execute(renderer, request)
+    return rendered if isinstance(rendered, Outcome) else _print(renderer, request, rendered)
 
 
 def _preimport() -> None:

@@ -118,7 +118,15 @@ def make_handouts(
 
     couple = store.get_couple(store.require_couple(couple_id))
     folder = Path(out) if out is not None else handouts_dir(store.data_dir)
+    default = folder.resolve() == handouts_dir(store.data_dir).resolve()
     lock_folder = out is None or not folder.exists()
+    paths = {p: folder / handout_name(couple["couple_id"], p, instrument) for p in ("A", "B")}
+    if not default:
+        # Never into the program's own paths (the data folder itself, backups/, reports/...),
+        # nor over one of its files: every path is checked before anything is written.
+        config.refuse_owned(folder, store.data_dir)
+        for path in paths.values():
+            config.refuse_owned(path, store.data_dir)
     help_line = urgent_help_for_forms(store.data_dir)
     made = []
     for partner in ("A", "B"):
@@ -135,7 +143,7 @@ def make_handouts(
             parsed["week"],
             help_line,
         )
-        path = folder / handout_name(couple["couple_id"], partner, instrument)
+        path = paths[partner]
         write_pdf(html, path, lock_folder=lock_folder)
         made.append(
             Handout(couple["couple_id"], partner, link, parsed["expires"], parsed["week"], path)

@@ -6,7 +6,9 @@ The pipeline for one report:
    request fails here, before any kernel, with one line and no file;
 2. execute ``notebooks/session_report.ipynb`` with papermill on a warm
    :class:`~mutuality_helpers.engine.ReportKernel`, namespace reset first;
-3. export it as HTML without code and print it with WeasyPrint (:class:`~pdf.Printer`).
+3. export it as HTML without code and print it with WeasyPrint (:class:`~pdf.Printer`);
+4. record the report with the couple's change count read *before* step 2
+   (:mod:`~mutuality_helpers.changes`): that, not the file's time, makes it current.
 
 Many reports at once: :mod:`~mutuality_helpers.batch`.
 """
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from . import config
+from .changes import record_report, report_changes
 from .engine import ENGINE_NAME, ReportKernel, register_engine, skip_unused_format_checkers
 from .exceptions import ReportError
 from .pdf import Printer
@@ -76,12 +79,20 @@ class Renderer:
         self.close()
 
     def render(self, request: ReportRequest, out: Path | None = None) -> Path:
-        """Render one validated request to ``out`` (default: the request's report path)."""
+        """Render one validated request to ``out`` (default: the request's report path).
+
+        The couple's change count is read first, before the notebook reads any data, and
+        recorded with the report written to its own path (:mod:`~mutuality_helpers.changes`):
+        a change that lands while this runs leaves the report due.
+        """
         if out is None:
             out = request.output
         elif not _in_couples_report_folder(Path(out), request.output):
             out = config.refuse_owned(out, request.data_dir)  # never over the store, a backup...
-        return self.printer.print_pdf(self.to_html(self.execute(request), request), out)
+        changes = report_changes(request)
+        path = self.printer.print_pdf(self.to_html(self.execute(request), request), out)
+        record_report(request, changes, path)
+        return path
 
     def execute(self, request: ReportRequest) -> Any:
         """Run the report notebook for ``request``; returns the executed notebook."""

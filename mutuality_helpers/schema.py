@@ -39,6 +39,10 @@ couples_table = sa.Table(
     sa.Column("link_generation_b", sa.Integer, nullable=False, server_default="1"),
     # Created by `mutuality demo` (revision 0005): the only couples demo may change.
     sa.Column("synthetic", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Revision 0007: raised by every write that changes the couple's clinical record, in the
+    # same transaction (:func:`~mutuality_helpers.changes.count_changes`); a report is current
+    # only while the count it was rendered at is still the couple's (``reports``).
+    sa.Column("change_count", sa.Integer, nullable=False, server_default="0"),
     # Whose couple this is (revision 0008): a users.yaml name. A therapist sees only their
     # own couples; NULL (a couple from before, or made by a supervisor) is a supervisor's.
     sa.Column("therapist", sa.String, nullable=True, index=True),
@@ -173,4 +177,16 @@ audit_table = sa.Table(
     sa.Column("action", sa.String, nullable=False),
     # What was done, never clinical content: a session number, a file name, a count.
     sa.Column("detail", sa.String, nullable=False, server_default=""),
+)
+# Revision 0007: the session reports rendered into the couple's report folder, each with the
+# couple's change count read when its render started and the file it wrote (size and
+# modification time in nanoseconds), so a report is current only while both still hold.
+reports_table = sa.Table(
+    "reports",
+    metadata,
+    sa.Column("couple_id", sa.String, primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("change_count", sa.Integer, nullable=False),
+    sa.Column("file", sa.String, nullable=False),
+    sa.Column("rendered_at", sa.String, nullable=False),
 )

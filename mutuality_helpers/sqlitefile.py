@@ -11,6 +11,7 @@ One place for both, used by the store, backups and erasure alike:
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,11 @@ def check_store_file(path: Path, full: bool = False) -> str | None:
             con.close()
     except sqlite3.OperationalError as exc:
         # Not the file's fault: a folder that cannot be written, a full disk, a lock.
+        if not os.access(path.parent, os.W_OK):
+            raise StoreError(
+                f"the data folder {path.parent} is read-only: the store cannot be opened "
+                "there (SQLite keeps its lock files next to it); nothing was written"
+            ) from None
         raise StoreError(f"{path} cannot be opened ({exc}); left untouched") from None
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} is damaged ({exc}); left untouched") from None

@@ -5,7 +5,8 @@
 - :mod:`~mutuality_helpers.database`: opening (a damaged or foreign file is refused and
   never modified; the schema is migrated), ``with store.atomic():`` transactions, reads;
 - :mod:`~mutuality_helpers.store_answers`: couples and answers;
-- this module: seasons, sessions, and staleness (is a session's PDF report current?).
+- this module: seasons, sessions, and staleness (is a session's PDF report current? the
+  change counter of :mod:`~mutuality_helpers.changes`).
 
 Every change is one transaction (all of it or none of it), so two partners saving at once
 both land and a crash mid-save leaves the store as it was. Reads return tidy pandas frames.
@@ -16,17 +17,26 @@ from __future__ import annotations
 
 import datetime as dt
 import numbers
+import os
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from . import config
-from .exceptions import DuplicateSession, UnknownSeason, UnknownSession, ValidationError
+from .changes import count_changes, file_identity, recorded_reports, report_query
+from .exceptions import (
+    DuplicateSession,
+    ReportError,
+    UnknownSeason,
+    UnknownSession,
+    ValidationError,
+)
 from .models import Season, make_season
 from .schema import (
-    alerts_table,
-    answers_table,
+    couples_table,
+    reports_table,
     seasons_table,
     session_drafts_table,
     session_history_table,
@@ -79,6 +89,7 @@ class Store(CouplesAndAnswers):
         s_t = seasons_table
         with self.atomic() as conn:
             created = self._create_missing(s.couple_id for s in batch)
+            changed: set[str] = set()
             for s in batch:
                 values = dict(
                     planned_end=s.planned_end.isoformat(), agreed=s.agreed, note=s.note,
@@ -90,7 +101,10 @@ class Store(CouplesAndAnswers):
                     & (s_t.c.reason == s.reason)
                     & (s_t.c.start == s.start.isoformat())
                 )
-                if conn.execute(sa.select(s_t.c.season_id).where(key)).first() is None:
+                found = conn.execute(
+                    sa.select(s_t.c.planned_end, s_t.c.agreed, s_t.c.note).where(key)
+                ).first()
+                if found is None:
                     conn.execute(
                         s_t.insert().values(
                             couple_id=s.couple_id,
@@ -101,9 +115,14 @@ class Store(CouplesAndAnswers):
                         )  # fmt: skip
                     )
                     counts["added"] += 1
+                    changed.add(s.couple_id)
                 else:
                     conn.execute(s_t.update().where(key).values(**values))
                     counts["updated"] += 1
+                    as_was = (found.planned_end, bool(found.agreed), found.note)
+                    if as_was != (values["planned_end"], s.agreed, s.note):
+                        changed.add(s.couple_id)
+            count_changes(conn, changed)
         return {**counts, "couples_created": created}
 
     def add_season(self, season: Season, source: str = "session workbook") -> int:
@@ -163,6 +182,7 @@ class Store(CouplesAndAnswers):
                 .where(seasons_table.c.season_id == season_id)
                 .values(**values)
             )
+            count_changes(conn, [row.couple_id])
 
     def close_season(self, season_id: int, on: Any) -> None:
         """End a season early (or on time): it covers no week after ``on``."""
@@ -237,6 +257,7 @@ class Store(CouplesAndAnswers):
                 )  # fmt: skip
             )
             self.record_access("session recorded", couple_id, f"session {number}")
+            count_changes(conn, [couple_id])
         return int(number)
 
     @staticmethod
@@ -314,6 +335,7 @@ class Store(CouplesAndAnswers):
             self.record_access(
                 "session edited", old["couple_id"], f"session {number}: {', '.join(sorted(changed))}"
             )
+            count_changes(conn, [old["couple_id"]])
         return True
 
     def delete_session(
@@ -335,6 +357,7 @@ class Store(CouplesAndAnswers):
                 dr.delete().where(dr.c.couple_id == old["couple_id"], dr.c.number == number)
             )
             self.record_access("session deleted", old["couple_id"], f"session {number}")
+            count_changes(conn, [old["couple_id"]])
         return old
 
     def _session_row(self, conn: Any, couple_id: str, number: Any) -> dict[str, Any]:
@@ -467,53 +490,83 @@ class Store(CouplesAndAnswers):
             raise UnknownSession(f"couple {couple_id} has no session {number}")
         return dict(match.iloc[0].to_dict())
 
-    # -- staleness: which session reports are due ---------------------------------------------
+    # -- staleness: which session reports are due (see :mod:`~mutuality_helpers.changes`) ------
 
-    def last_change(self, couple_id: str) -> str:
-        """When the couple's answers, seasons, sessions (edits, deletions) or alerts last changed
-        (ISO UTC, or "")."""
-        stamps = []
-        # An alert raised, seen or resolved changes the report too (its urgent section).
-        t = alerts_table
-        columns = [
-            *(table.c.saved_at for table in (answers_table, seasons_table, sessions_table)),
-            t.c.raised_at, t.c.seen_at, t.c.resolved_at,
-            # A session edited or deleted changes the reports of the sessions after it.
-            session_history_table.c.changed_at,
-        ]  # fmt: skip
-        for column in columns:
-            rows = self.read(
-                sa.select(sa.func.max(column)).where(column.table.c.couple_id == couple_id)
-            )
-            if rows and rows[0][0]:
-                stamps.append(str(rows[0][0]))
-        return max(stamps, default="")
+    def change_count(self, couple_id: str) -> int:
+        """The couple's change count: raised by every write that changes its record.
 
-    def report_is_current(self, couple_id: str, session: int, changed: str | None = None) -> bool:
-        """True when the session's PDF exists and is newer than every change to the couple.
-
-        ``changed`` is :meth:`last_change`, when the caller has it already.
+        Raises
+        ------
+        UnknownCouple
+            When there is no such couple.
         """
-        path = config.report_path(couple_id, session, self.data_dir)
-        if not path.is_file():
-            return False
-        changed = self.last_change(couple_id) if changed is None else changed
-        written = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
-        # Strictly newer: a PDF written in the same second as a change may predate it.
-        return written.isoformat(timespec="seconds") > changed
+        couple_id = self.require_couple(couple_id)
+        c = couples_table
+        rows = self.read(sa.select(c.c.change_count).where(c.c.couple_id == couple_id))
+        return int(rows[0][0])
+
+    def record_report(
+        self, couple_id: str, session: int, changes: int, path: str | os.PathLike[str]
+    ) -> None:
+        """Record the report of ``session`` written to ``path`` from the record at ``changes``.
+
+        ``changes`` is :meth:`change_count` read when the render started. Not a change to
+        the couple's record: the count stays as it is.
+        """
+        identity = file_identity(Path(path))
+        if identity is None:
+            raise ReportError(f"{couple_id} session {session}: no report at {path} to record")
+        r = reports_table
+        key = (r.c.couple_id == couple_id) & (r.c.number == int(session))
+        values = dict(change_count=int(changes), file=identity, rendered_at=now_iso())
+        with self.atomic() as conn:
+            self.require_couple(couple_id)  # erased meanwhile: nothing to record
+            if conn.execute(sa.select(r.c.number).where(key)).first() is None:
+                conn.execute(r.insert().values(couple_id=couple_id, number=int(session), **values))
+            else:
+                conn.execute(r.update().where(key).values(**values))
+
+    def report_is_current(self, couple_id: str, session: int) -> bool:
+        """True when the session's PDF is the one last rendered and nothing changed since.
+
+        That is: the report was recorded (:meth:`record_report`) at the couple's change
+        count of now, and the file at its path is still the file that render wrote.
+        """
+        return (couple_id, int(session)) not in self.due_sessions([couple_id], only=[session])
 
     def due_sessions(
-        self, couple_ids: Sequence[str] | None = None, force: bool = False
+        self,
+        couple_ids: Sequence[str] | None = None,
+        force: bool = False,
+        only: Sequence[int] | None = None,
     ) -> list[tuple[str, int]]:
         """``(couple_id, session)`` of every recorded session without a current report.
 
         With ``force``, every recorded session (of ``couple_ids``, else of every couple).
+        ``only`` narrows to those session numbers.
         """
-        sessions = self.sessions(list(couple_ids) if couple_ids is not None else None)
+        ids = list(couple_ids) if couple_ids is not None else None
+        st, c = sessions_table, couples_table
+        query = of_couples(
+            sa.select(st.c.couple_id, st.c.number, c.c.change_count).join(
+                c, c.c.couple_id == st.c.couple_id
+            ),
+            st.c.couple_id,
+            ids,
+        )
+        if only is not None:
+            query = query.where(st.c.number.in_([int(n) for n in only]))
+        query = self.scoped(query, st.c.couple_id)  # report --all: the user's couples only
+        rows = self.read(query.order_by(st.c.couple_id, st.c.number))
+        recorded = recorded_reports(self.read(report_query(ids))) if not force else {}
         due = []
-        for couple_id, group in sessions.groupby("couple_id", sort=True):
-            changed = self.last_change(str(couple_id))
-            for number in sorted(group["number"].astype(int)):
-                if force or not self.report_is_current(str(couple_id), number, changed):
-                    due.append((str(couple_id), int(number)))
+        for couple_id, number, count in rows:
+            key = (str(couple_id), int(number))
+            if not force:
+                report = recorded.get(key)
+                if report is not None and report[0] == int(count):
+                    path = config.report_path(key[0], key[1], self.data_dir)
+                    if file_identity(path) == report[1]:
+                        continue
+            due.append(key)
         return due

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 
 from .access import no_such_couple
 from .alert_record import AlertRecord, raise_safety_alerts
+from .changes import count_changes
 from .exceptions import ErasedCouple, LinkError, UnknownCouple
 from .formatting import display_names
 from .instruments import CHECKIN
@@ -140,11 +141,16 @@ class CouplesAndAnswers(AlertRecord):
                 raise no_such_couple(couple.couple_id)
             changes = {k: v for k, v in (("name_a", couple.name_a), ("name_b", couple.name_b)) if v}
             if changes:
-                conn.execute(
+                result = conn.execute(
                     couples_table.update()
-                    .where(couples_table.c.couple_id == couple.couple_id)
+                    .where(
+                        couples_table.c.couple_id == couple.couple_id,
+                        sa.or_(*(couples_table.c[k] != v for k, v in changes.items())),
+                    )
                     .values(**changes)
                 )
+                if result.rowcount:  # the names printed on the reports changed
+                    count_changes(conn, [couple.couple_id])
             return False
 
     def _tombstone(self, couple_id: str) -> Any:
@@ -414,6 +420,7 @@ class CouplesAndAnswers(AlertRecord):
             # A private answer that signals risk raises its urgent alert in this transaction.
             written = {(a.couple_id, a.partner, a.week.isoformat(), a.item): a for a in batch}
             raise_safety_alerts(conn, [written[k] for k in upserts], stamp)
+            count_changes(conn, {key[0] for key in upserts})
         return counts
 
     # -- reading answers -----------------------------------------------------------------

@@ -76,8 +76,9 @@ def test_a_store_made_by_release_0_1_upgrades_in_place_and_keeps_every_row(tmp_p
     kept = {t: [r[: len(before[t][0])] for r in after[t]] for t in before if before[t]}
     assert kept == {t: r for t, r in before.items() if r} | {"meta": kept["meta"]}
     # Revision 0005's couples.synthetic: no couple of a real store is marked synthetic;
-    # couples.therapist (0008) is NULL: nobody's couple until a supervisor assigns it.
-    assert {r[-4:] for r in after["couples"]} == {(1, 1, 0, None)}
+    # revision 0007's change count starts at 0; couples.therapist (0008) is NULL: nobody's
+    # couple until a supervisor assigns it.
+    assert {r[-5:] for r in after["couples"]} == {(1, 1, 0, 0, None)}
     # Tables added since release 0.1 start empty.
     assert all(r == [] for t, r in after.items() if t not in before)
     # Opening it again changes nothing.
@@ -123,6 +124,37 @@ def test_migrations_go_down_and_up_again(store):
         command.upgrade(migrate._config(conn), "head")
         assert conn.exec_driver_sql("SELECT value FROM meta").scalar() == "2"
     engine.dispose()
+
+
+def test_a_0006_store_upgrades_and_its_existing_reports_count_as_due(tmp_path, capsys):
+    # A report rendered before revision 0007 cannot be told from one rendered while the
+    # record changed (file times were all there was): each is due once, then current.
+    from alembic import command
+
+    from mutuality_helpers import config
+    from mutuality_helpers.models import make_answer
+
+    data = tmp_path / "data"
+    with Store(data) as store:
+        store.save_answers([make_answer("C001", "A", "2026-11-02", "energy", 5)], "test")
+        store.add_session("C001", "2026-11-05")
+        path = store.path
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        command.downgrade(migrate._config(conn), "0006")
+    engine.dispose()
+    pdf = config.report_path("C001", 1, data)
+    config.private_dir(pdf.parent)
+    pdf.write_bytes(b"%PDF- rendered by revision 0006")
+    with Store(data) as store:
+        assert store.schema_revision == SCHEMA_REVISION == "0007"
+        assert store.change_count("C001") == 0
+        assert store.due_sessions() == [("C001", 1)]
+        assert not store.report_is_current("C001", 1)
+        # Rendered again (recorded at the count read when it started): current.
+        pdf.write_bytes(b"%PDF- rendered by revision 0007")
+        store.record_report("C001", 1, store.change_count("C001"), pdf)
+        assert store.due_sessions() == [] and store.report_is_current("C001", 1)
 
 
 def test_the_migrations_ship_inside_the_package():

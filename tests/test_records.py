@@ -6,8 +6,12 @@ command line where a therapist would meet it, and checks the store afterwards.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -337,3 +341,191 @@ def test_demo_couples_are_marked_synthetic_and_reloading_changes_nothing(demo_st
     assert counts["answers_added"] == 0 and counts["sessions_added"] == 0
     rows = dict(demo_store.read(sa.select(couples_table.c.couple_id, couples_table.c.synthetic)))
     assert rows["C001"] is False or rows["C001"] == 0
+
+
+# -- 4. a report is current only while the change count read at its render start holds ----
+
+
+def _others_current(data: Path, due: set[tuple[str, int]]) -> dict[Path, bytes]:
+    """Every session's report but ``due`` made current (a stand-in PDF, recorded)."""
+    made = {}
+    with Store(data, create=False) as s:
+        for couple_id, number in s.due_sessions():
+            if (couple_id, number) in due:
+                continue
+            path = config.report_path(couple_id, number, data)
+            config.private_dir(path.parent)
+            path.write_bytes(f"%PDF- {couple_id} {number}".encode())
+            s.record_report(couple_id, number, s.change_count(couple_id), path)
+            made[path] = path.read_bytes()
+    return made
+
+
+def _import_meanwhile(monkeypatch, tmp_path: Path, data: Path, couple: str) -> list[str]:
+    """While a report of ``couple`` renders (its notebook has read the record, its PDF is
+    not printed yet), an import changes the couple's answers. Returns who it hit."""
+    from mutuality_helpers.render import Renderer
+
+    original = Renderer.to_html
+    hit: list[str] = []
+    values = iter(range(10))  # each import gives a new answer (the same again changes nothing)
+
+    def to_html(self, nb, request):
+        if request.couple_id == couple and not hit:
+            late = tmp_path / "late.csv"
+            late.write_text(
+                f"couple_id,partner,week,item,value\n{couple},A,2026-11-23,energy,{next(values)}\n",
+                encoding="utf-8",
+            )
+            with Store(data, create=False) as s:
+                from mutuality_helpers.interchange import import_files
+
+                import_files(s, [late])
+            hit.append(f"{request.couple_id} session {request.session}")
+        return original(self, nb, request)
+
+    monkeypatch.setattr(Renderer, "to_html", to_html)
+    return hit
+
+
+@pytest.mark.slow
+def test_a_report_rendered_while_an_import_changes_the_record_is_rendered_again(
+    demo_data_dir, tmp_path, capsys, monkeypatch
+):
+    data = demo_data_dir
+    with Store(data, create=False) as s:  # one session each: four renders in all
+        for couple_id in ("D001", "D002"):
+            for number in (1, 2):
+                s.delete_session(couple_id, number)
+    d1, d2 = config.report_path("D001", 3, data), config.report_path("D002", 3, data)
+    others = _others_current(data, {("D001", 3), ("D002", 3)})
+    hit = _import_meanwhile(monkeypatch, tmp_path, data, "D001")
+    # One report (render_one) and a batch (its pipeline): D001's render is hit by the import.
+    code, out, err = run(capsys, "report", "D001", "--session", "3", "--data", data)
+    assert code == 0, err
+    assert hit == ["D001 session 3"]
+    with Store(data, create=False) as s:
+        changed_at = max(s.answers("D001")["saved_at"])
+        # The PDF is newer than the change, yet not current: it shows the record before it.
+        written = dt.datetime.fromtimestamp(d1.stat().st_mtime, dt.UTC)
+        assert written.isoformat(timespec="seconds") >= changed_at
+        assert not s.report_is_current("D001", 3)
+        assert s.due_sessions() == [("D001", 3), ("D002", 3)]
+    hit.clear()
+    code, out, err = run(capsys, "report", "--all", "--jobs", "1", "--data", data)
+    assert code == 0, err
+    assert out.splitlines() == [str(d1), str(d2)] and hit == ["D001 session 3"]
+    with Store(data, create=False) as s:
+        assert s.due_sessions() == [("D001", 3)]  # D002's render saw no change: current
+    monkeypatch.undo()
+    code, out, err = run(capsys, "report", "--all", "--data", data)
+    assert code == 0, err
+    assert out.splitlines() == [str(d1)]  # the unchanged couples were skipped
+    with Store(data, create=False) as s:
+        assert s.due_sessions() == []
+    assert {p: p.read_bytes() for p in others} == others
+    code, out, err = run(capsys, "report", "--all", "--data", data)
+    assert (code, out) == (0, "") and "no reports due" in err
+
+
+# -- the program's own paths: `links --out` too ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [".", "backups", "backups/new", "reports/C1", "worksheets", "demo"],
+)
+def test_links_out_never_writes_into_a_folder_the_program_owns(c1_data, capsys, target):
+    (c1_data / "backups").mkdir(exist_ok=True)
+    (c1_data / "reports" / "C1").mkdir(parents=True, exist_ok=True)
+    (c1_data / "link.key").write_text("secret\n")
+    before = {p: p.read_bytes() for p in c1_data.rglob("*") if p.is_file()}
+    code, out, err = run(capsys, "links", "C1", "--base-url", "https://forms.example.org",
+                         "--data", c1_data, "--out", c1_data / target)  # fmt: skip
+    assert code == 1, out
+    assert err.startswith("mutuality: refusing to write ") and err.count("\n") == 1
+    assert {p: p.read_bytes() for p in c1_data.rglob("*") if p.is_file()} == before
+
+
+def test_links_out_refuses_a_handout_name_linked_to_the_store(c1_data, tmp_path, capsys):
+    out = tmp_path / "handouts"
+    out.mkdir()
+    os.link(c1_data / "workbook.sqlite", out / "C1-B-weekly_checkin.pdf")
+    before = (c1_data / "workbook.sqlite").read_bytes()
+    code, _, err = run(capsys, "links", "C1", "--base-url", "https://forms.example.org",
+                       "--data", c1_data, "--out", out)  # fmt: skip
+    assert code == 1 and "its store" in err and err.count("\n") == 1
+    assert (c1_data / "workbook.sqlite").read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == ["C1-B-weekly_checkin.pdf"]  # no A either
+
+
+# -- 3. `make demo` seeds a folder of its own, never the live data folder ----------------------
+
+
+def test_make_demo_seeds_its_own_folder_not_the_live_data_folder():
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-o", "system-deps", "-o",
+         ".venv/.installed-from-lock", "demo"],
+        cwd=root, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    seed = [line for line in done.stdout.splitlines() if "mutuality demo" in line]
+    assert len(seed) == 1, done.stdout
+    demo_data = root / "data" / "demo-store"
+    assert f'--data "{demo_data}"' in seed[0]
+    assert demo_data != config.data_dir() and config.owned_path(demo_data) is None
+    # git-ignored: client data (and the demo's store) never reaches git.
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", str(demo_data / "workbook.sqlite")], cwd=root, timeout=30
+    )
+    assert ignored.returncode == 0
+
+
+# -- 8. a read-only data folder: one line, for reads and writes, nothing written ----------------
+
+
+def _run_read_only(data: Path, args: list[str]) -> subprocess.CompletedProcess:
+    """``mutuality ARGS`` with ``data`` read-only: a read-only bind mount in a mount namespace
+    of its own when root (chmod does not stop root), else the folder's mode 0500."""
+    command = [sys.executable, "-m", "mutuality_helpers.cli", *args, "--data", str(data)]
+    if os.geteuid() != 0:
+        data.chmod(0o500)
+        try:
+            return subprocess.run(command, capture_output=True, text=True, timeout=120)
+        finally:
+            data.chmod(0o700)
+    if shutil.which("unshare") is None:
+        pytest.skip("running as root without unshare: no way to make a read-only folder")
+    shell = 'mount --bind -o ro "$1" "$1" && shift && exec "$@"'
+    done = subprocess.run(
+        ["unshare", "-m", "sh", "-c", shell, "sh", str(data), *command],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    if done.returncode != 0 and "mount" in done.stderr and "mutuality" not in done.stderr:
+        pytest.skip(f"cannot make a read-only bind mount here: {done.stderr.strip()}")
+    return done
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["couples"],
+        ["summary", "C1"],
+        ["import", "ANSWERS"],
+        ["session", "C1", "--date", "2026-11-05"],
+        ["backup"],
+    ],
+    ids=lambda a: a[0],
+)
+def test_a_read_only_data_folder_is_one_line_and_nothing_is_written(c1_data, tmp_path, args):
+    answers = tmp_path / "more.csv"
+    answers.write_text(ANSWERS.replace(",5\n", ",6\n"), encoding="utf-8")
+    args = [str(answers) if a == "ANSWERS" else a for a in args]
+    before = {p: p.read_bytes() for p in c1_data.rglob("*") if p.is_file()}
+    done = _run_read_only(c1_data, args)
+    assert done.returncode == 1, done.stdout
+    assert done.stderr.startswith(f"mutuality: the data folder {c1_data} is read-only")
+    assert done.stderr.count("\n") == 1 and "damaged" not in done.stderr
+    assert {p: p.read_bytes() for p in c1_data.rglob("*") if p.is_file()} == before
+    assert c1_answers(c1_data) == 2

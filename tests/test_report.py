@@ -366,12 +366,22 @@ def test_all_renders_only_due_sessions(demo_data_dir, demo_store):
     done = config.report_path("D001", 1, demo_data_dir)
     config.private_dir(done.parent)
     done.write_bytes(b"%PDF")
-    os.utime(done, (2_000_000_000, 2_000_000_000))  # written after every change
+    assert not demo_store.report_is_current("D001", 1)  # a file alone is not a report
+    demo_store.record_report("D001", 1, demo_store.change_count("D001"), done)
     assert demo_store.report_is_current("D001", 1)
     assert ("D001", 1) not in demo_store.due_sessions()
     assert ("D001", 1) in demo_store.due_sessions(force=True)
-    # A new answer makes the couple's reports due again.
-    os.utime(done, (1_000_000_000, 1_000_000_000))
+    # File times decide nothing: a PDF dated far in the future is due after a change...
+    os.utime(done, (4_000_000_000, 4_000_000_000))
+    demo_store.record_report("D001", 1, demo_store.change_count("D001"), done)
+    demo_store.save_answers([make_answer("D001", "A", "2026-11-23", "energy", 1)], "test")
+    assert ("D001", 1) in demo_store.due_sessions(["D001"])
+    # ...and a PDF replaced by another file (a copy put back by hand) is due too.
+    demo_store.record_report("D001", 1, demo_store.change_count("D001"), done)
+    done.write_bytes(b"%PDF another")
+    assert ("D001", 1) in demo_store.due_sessions(["D001"])
+    assert not demo_store.report_is_current("D001", 1)
+    done.unlink()
     assert ("D001", 1) in demo_store.due_sessions(["D001"])
 
 

@@ -154,14 +154,14 @@ def test_a_deleted_session_is_kept_in_the_history_and_its_number_not_reused(stor
     for day in ("2026-09-10", "2026-09-17", "2026-09-24"):
         store.add_session("C001", day, notes=f"on {day}")
     store.save_draft("C001", 3, "typing", "")
-    before = store.last_change("C001")
+    before = store.change_count("C001")
     old = store.delete_session("C001", 3, source="test")
     assert old["notes"] == "on 2026-09-24"
     assert store.sessions("C001")["number"].tolist() == [1, 2]
     assert store.draft("C001", 3) is None
     gone = store.session_history("C001", 3).iloc[0]
     assert (gone.change, gone.notes, gone.source) == ("deleted", "on 2026-09-24", "test")
-    assert store.last_change("C001") >= before and gone.changed_at == store.last_change("C001")
+    assert store.change_count("C001") == before + 1
     # The next session is number 4: "session 3" keeps meaning the deleted one.
     assert store.add_session("C001", "2026-10-01") == 4
     with pytest.raises(UnknownSession):
@@ -197,6 +197,108 @@ def test_seasons_declare_edit_close(store):
     assert (row.note, bool(row.agreed)) == ("flu, then rest", True)
     with pytest.raises(ValidationError, match="before start"):
         store.update_season(season_id, planned_end="2026-09-01")
+
+
+# -- the change counter: every write that changes a couple's record moves it, nothing else ----
+
+WEEK = "2026-11-02"
+SEASON = ("C001", "B", "illness", "2026-09-14", "2026-10-12", True, "flu")
+
+
+def _recorded_couple(store) -> None:
+    store.add_couple("C001", "Robin", "Sam")
+    store.add_couple("C002")
+    store.save_answers([make_answer("C001", "A", WEEK, "energy", 5)], "test")
+    store.add_session("C001", "2026-11-05", notes="first")
+    store.add_season(make_season(*SEASON))
+
+
+def _import(store, tmp_path, text: str) -> None:
+    from mutuality_helpers.interchange import import_files
+
+    path = tmp_path / "week.csv"
+    path.write_text(text, encoding="utf-8")
+    import_files(store, [path])
+
+
+def _season_id(store) -> int:
+    return int(store.seasons("C001")["season_id"].iloc[0])
+
+
+ANSWER_CSV = "couple_id,partner,week,item,value\nC001,B,2026-11-02,energy,6\n"
+SAME_CSV = "couple_id,partner,week,item,value\nC001,A,2026-11-02,energy,5\n"
+CHANGES = {
+    "an answer added": lambda s, t: s.save_answers(
+        [make_answer("C001", "B", WEEK, "energy", 6)], "test"
+    ),
+    "an answer replaced": lambda s, t: s.save_answers(
+        [make_answer("C001", "A", WEEK, "energy", 7)], "test"
+    ),
+    "a private safety answer": lambda s, t: s.save_answers(
+        [make_answer("C001", "A", WEEK, "safety_felt_safe", "not_safe")], "test"
+    ),
+    "an import": lambda s, t: _import(s, t, ANSWER_CSV),
+    "a season declared": lambda s, t: s.add_season(
+        make_season("C001", "A", "work", "2026-10-05", "2026-10-26", False)
+    ),
+    "a season re-saved with a new note": lambda s, t: s.save_seasons(
+        [make_season(*SEASON[:-1], "flu, then rest")], "test"
+    ),
+    "a season edited": lambda s, t: s.update_season(_season_id(s), note="rest"),
+    "a season closed": lambda s, t: s.close_season(_season_id(s), "2026-10-01"),
+    "a session recorded": lambda s, t: s.add_session("C001", "2026-11-12"),
+    "a session edited": lambda s, t: s.edit_session("C001", 1, notes="first, edited"),
+    "a session deleted": lambda s, t: s.delete_session("C001", 1),
+    "a display name changed": lambda s, t: s.add_couple("C001", "Robyn"),
+}
+NOT_CHANGES = {
+    "the same answer again": lambda s, t: s.save_answers(
+        [make_answer("C001", "A", WEEK, "energy", 5)], "test"
+    ),
+    "the same import again": lambda s, t: _import(s, t, SAME_CSV),
+    "the same season again": lambda s, t: s.save_seasons([make_season(*SEASON)], "test"),
+    "a session edit that changes nothing": lambda s, t: s.edit_session("C001", 1, notes="first"),
+    "the same display name": lambda s, t: s.add_couple("C001", "Robin"),
+    "a draft typed": lambda s, t: s.save_draft("C001", 1, "typing", ""),
+    "links revoked": lambda s, t: s.revoke_links("C001"),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_every_write_that_changes_a_record_raises_its_couples_change_count(store, tmp_path, change):
+    _recorded_couple(store)
+    before = {c: store.change_count(c) for c in ("C001", "C002")}
+    CHANGES[change](store, tmp_path)
+    assert store.change_count("C001") == before["C001"] + 1
+    assert store.change_count("C002") == before["C002"]  # another couple's is not moved
+
+
+@pytest.mark.parametrize("write", NOT_CHANGES)
+def test_a_write_that_changes_no_record_leaves_the_count(store, tmp_path, write):
+    _recorded_couple(store)
+    before = store.change_count("C001")
+    NOT_CHANGES[write](store, tmp_path)
+    assert store.change_count("C001") == before
+
+
+def test_alerts_marked_raise_the_change_count(store):
+    _recorded_couple(store)
+    store.save_answers([make_answer("C001", "A", WEEK, "safety_felt_safe", "not_safe")], "t")
+    before = store.change_count("C001")
+    store.mark_alert(1, "seen", "Dr K")
+    store.mark_alert(1, "resolved", "Dr K", "spoke alone")
+    assert store.change_count("C001") == before + 2
+
+
+def test_a_write_rolled_back_leaves_the_count(store):
+    _recorded_couple(store)
+    before = store.change_count("C001")
+    with pytest.raises(RuntimeError), store.atomic():
+        store.add_session("C001", "2026-11-12")
+        assert store.change_count("C001") == before + 1  # inside: its own view
+        raise RuntimeError("crash before the commit")
+    assert store.change_count("C001") == before
+    assert store.sessions("C001")["number"].tolist() == [1]
 
 
 def test_season_reasons_are_the_demand_tags():

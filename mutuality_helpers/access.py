@@ -64,15 +64,18 @@ class Access(Database):
     def scope(self, column: Any) -> Any:
         """A clause keeping the rows whose couple id (``column``) this identity may see.
 
-        None for a supervisor (everything). For a therapist a subquery of their couples, so
-        a couple assigned a moment ago shows at once.
+        None for a supervisor (everything). For a therapist their couples' ids, read when the
+        clause is built (so a couple assigned a moment ago shows at once) and given as a list:
+        the tables' couple-id indexes then find the rows, where a subquery let PostgreSQL
+        scan every couple's answers.
         """
         who = self.identity
         if who.sees_all:
             return None
         if who.role == roles.PARTNER:
             return column == who.couple_id
-        mine = sa.select(couples_table.c.couple_id).where(couples_table.c.therapist == who.name)
+        c = couples_table
+        mine = [r[0] for r in self.read(sa.select(c.c.couple_id).where(c.c.therapist == who.name))]
         return column.in_(mine)
 
     def scoped(self, query: sa.Select[Any], column: Any) -> sa.Select[Any]:

@@ -312,15 +312,13 @@ class CouplesAndAnswers(AlertRecord):
         name_b`` (as stored), ``weeks_answered``, ``last_answer`` (ISO text, or None) and
         ``therapist`` (None: nobody's yet)."""
         c, a = couples_table, answers_table
-        stats = (
-            sa.select(
-                a.c.couple_id,
-                sa.func.count(sa.distinct(a.c.week)).label("weeks_answered"),
-                sa.func.max(a.c.week).label("last_answer"),
-            )
-            .group_by(a.c.couple_id)
-            .subquery()
+        # Scoped inside too: a therapist's counts read their couples' answers only.
+        counted = sa.select(
+            a.c.couple_id,
+            sa.func.count(sa.distinct(a.c.week)).label("weeks_answered"),
+            sa.func.max(a.c.week).label("last_answer"),
         )
+        stats = self.scoped(counted, a.c.couple_id).group_by(a.c.couple_id).subquery()
         query = (
             sa.select(
                 c.c.couple_id,

@@ -206,9 +206,20 @@ def sustained_saves(
     ]
     procs = [
         subprocess.Popen(
-            [sys.executable, __file__, "--worker", str(data), url, str(seconds),
-             first_week.isoformat(), *specs[p::processes]],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+            [
+                sys.executable,
+                __file__,
+                "--worker",
+                str(data),
+                url,
+                str(seconds),
+                first_week.isoformat(),
+                *specs[p::processes],
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
         )  # fmt: skip
         for p in range(processes)
     ]

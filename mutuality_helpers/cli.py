@@ -856,6 +856,8 @@ def os_error(exc: OSError) -> str:
     if exc.filename is None:
         return f"{reason}"
     return f"cannot use {exc.filename}: {reason}"
+
+
 @cli.command()
 @click.argument("couple")
 @click.argument("therapist")

@@ -333,7 +333,9 @@ class Store(CouplesAndAnswers):
                 .values(**changed, saved_at=now_iso())
             )
             self.record_access(
-                "session edited", old["couple_id"], f"session {number}: {', '.join(sorted(changed))}"
+                "session edited",
+                old["couple_id"],
+                f"session {number}: {', '.join(sorted(changed))}",
             )
             count_changes(conn, [old["couple_id"]])
         return True

@@ -142,7 +142,8 @@ def big_answer_csv(path: Path, couples: int = 25, weeks: int = 50) -> int:
 # -- 1. concurrency --------------------------------------------------------------------------
 
 
-def test_two_partners_saving_at_once_lose_nothing(backend: str, data_dir: Path) -> None:
+@pytest.mark.usefixtures("backend")
+def test_two_partners_saving_at_once_lose_nothing(data_dir: Path) -> None:
     # No store yet: the two processes also race to create it, as on a first evening.
     procs = [worker("save", data_dir, partner, SAVES_PER_PARTNER) for partner in "AB"]
     results = [p.communicate(timeout=180) for p in procs]
@@ -165,7 +166,8 @@ def test_two_partners_saving_at_once_lose_nothing(backend: str, data_dir: Path) 
 # -- 2. crash safety -------------------------------------------------------------------------
 
 
-def test_sigkill_in_the_middle_of_an_import_writes_none_of_it(backend: str, data_dir: Path, tmp_path: Path):
+@pytest.mark.usefixtures("backend")
+def test_sigkill_in_the_middle_of_an_import_writes_none_of_it(data_dir: Path, tmp_path: Path):
     big = tmp_path / "big.csv"
     rows = big_answer_csv(big)
     marker = tmp_path / "marker"
@@ -184,7 +186,8 @@ def test_sigkill_in_the_middle_of_an_import_writes_none_of_it(backend: str, data
     assert intact(data_dir) == "ok"
 
 
-def test_sigkill_in_the_middle_of_a_save_writes_none_of_it(backend: str, data_dir: Path, tmp_path: Path):
+@pytest.mark.usefixtures("backend")
+def test_sigkill_in_the_middle_of_a_save_writes_none_of_it(data_dir: Path, tmp_path: Path):
     with Store(data_dir) as store:
         store.save_answers([make_answer("C1", "B", FIRST_WEEK, "energy", 7)], "form:B")
     marker = tmp_path / "marker"
@@ -201,7 +204,8 @@ def test_sigkill_in_the_middle_of_a_save_writes_none_of_it(backend: str, data_di
         assert len(store.answers("C1")) == 2
 
 
-def test_sigkill_while_the_real_cli_import_holds_the_write_lock(backend: str, data_dir: Path, tmp_path: Path):
+@pytest.mark.usefixtures("backend")
+def test_sigkill_while_the_real_cli_import_holds_the_write_lock(data_dir: Path, tmp_path: Path):
     """No hooks: kill ``mutuality import`` once it has held the write lock for a moment."""
     big = tmp_path / "big.csv"
     rows = big_answer_csv(big)
@@ -227,7 +231,8 @@ def test_sigkill_while_the_real_cli_import_holds_the_write_lock(backend: str, da
     assert count_answers(data_dir) in (0, rows)
 
 
-def test_sigkill_during_a_stream_of_saves_keeps_every_committed_week_whole(backend: str, data_dir: Path):
+@pytest.mark.usefixtures("backend")
+def test_sigkill_during_a_stream_of_saves_keeps_every_committed_week_whole(data_dir: Path):
     Store(data_dir).close()
     committed: set[int] = set()
     for round_, delay in enumerate((0.2, 0.45, 0.7)):

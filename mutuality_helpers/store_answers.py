@@ -374,11 +374,16 @@ class CouplesAndAnswers(AlertRecord):
         stamp = now_iso()
         a_t = answers_table
         existing: dict[tuple[str, str, str, str], tuple[str, str, str]] = {}
-        for couple_id in {a.couple_id for a in batch}:
+        weeks: dict[str, set[str]] = {}
+        for a in batch:
+            weeks.setdefault(a.couple_id, set()).add(a.week.isoformat())
+        for couple_id, its_weeks in weeks.items():
+            # Only the weeks being written: a save holds the write lock while it reads, and a
+            # couple's whole history is thousands of rows a one-week save never needs.
             rows = conn.execute(
                 sa.select(
                     a_t.c.partner, a_t.c.week, a_t.c.item, a_t.c.value, a_t.c.saved_at, a_t.c.source
-                ).where(a_t.c.couple_id == couple_id)
+                ).where(a_t.c.couple_id == couple_id, a_t.c.week.in_(sorted(its_weeks)))
             )
             for partner, week, item, value, saved_at, old_source in rows:
                 existing[(couple_id, partner, week, item)] = (value, saved_at, old_source)

@@ -50,10 +50,16 @@ TARGET_MEMORY_MB = 1536
 TARGET_ONE_MS = 50.0
 
 
-def generate(store: Store, couples: int, weeks: int, seed: int = 7) -> int:
-    """Bulk-insert a synthetic caseload straight into the store's tables; returns answer rows."""
+def synthetic(
+    couples: int, weeks: int, seed: int = 7, first: int = 0
+) -> tuple[list[str], pd.DataFrame, list[tuple], list[tuple]]:
+    """A synthetic caseload: couple ids ``B<first>``..., answer rows, seasons and sessions.
+
+    The rows have the ``answers`` table's columns; seasons and sessions are tuples in the
+    column order :func:`generate` inserts them in.
+    """
     rng = np.random.default_rng(seed)
-    ids = np.array([f"B{n:05d}" for n in range(couples)], dtype=object)
+    ids = np.array([f"B{n:05d}" for n in range(first, first + couples)], dtype=object)
     week_days = pd.date_range(FIRST_WEEK, periods=weeks, freq="7D")
     # Each couple leans one way by a stable amount, plus a seasonal bump for some.
     lean = rng.normal(0, 18, size=(couples, len(SHARE_DOMAINS)))
@@ -130,6 +136,13 @@ def generate(store: Store, couples: int, weeks: int, seed: int = 7) -> int:
         for c in range(couples)
         for k, w in enumerate(range(4, weeks, 13))
     ]
+    return list(ids), rows, seasons, sessions
+
+
+def generate(store: Store, couples: int, weeks: int, seed: int = 7) -> int:
+    """Bulk-insert a synthetic caseload straight into the store's tables; returns answer rows."""
+    ids, rows, seasons, sessions = synthetic(couples, weeks, seed)
+    stamp = now_iso()
     con = sqlite3.connect(store.path)
     try:
         con.execute("PRAGMA synchronous=OFF")

@@ -91,6 +91,7 @@ class CaseloadView:
         self.workbook: SessionWorkbook | None = None
         self.message = ""
         self.frame = caseload(store, as_of, today=today)
+        store.record_access("caseload", None, f"{len(self.frame)} couple(s)")
         domains = [DOMAIN_LABELS[d] for d in SHARE_DOMAINS]
         columns = [*FIXED_COLUMNS, *((d, DOMAIN_WIDTH) for d in domains), *TAIL_COLUMNS]
         widths = [w for _, w in columns]

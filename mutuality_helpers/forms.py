@@ -41,6 +41,7 @@ from .links import parse_link_query
 from .models import Answer, make_answer
 from .practice import urgent_help_for_forms
 from .presentation import fragment
+from .roles import partner_identity
 from .store import Store
 from .validation import parse_date, parse_partner, week_of
 from .weeks import today as clock_today
@@ -388,7 +389,11 @@ class InstrumentForm:
     def _save(self, answers: list[Answer]) -> None:
         self.save_button.disabled = True
         try:
-            self.store.save_answers(answers, source=self.source, link=self.link)
+            with self.store.atomic():  # the answers and the audit entry, or neither
+                self.store.save_answers(answers, source=self.source, link=self.link)
+                self.store.record_access(
+                    "form save", self.couple_id, f"{self.source} {self.selected_week()}"
+                )
         except Exception as exc:  # noqa: BLE001 -- whatever broke, the partner keeps the answers
             self.status = "error"
             self._say(notices.cannot_save(exc))
@@ -457,7 +462,9 @@ def notebook_form(
         else:
             link = None
         params = form_parameters(couple_id, partner, week, data_dir)
-        store = Store(params["data_dir"], create=False)
+        # The form acts for its one couple, whoever runs the server (roles.partner_identity).
+        user = partner_identity(params["couple_id"], params["partner"])
+        store = Store(params["data_dir"], create=False, user=user)
         return InstrumentForm(
             store, instrument, params["couple_id"], params["partner"], params["week"], link=link
         )

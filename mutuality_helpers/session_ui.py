@@ -289,6 +289,7 @@ class SessionWorkbook:
     # -- loading ---------------------------------------------------------------------
 
     def _load_couple(self, session: int | None = None) -> None:
+        self.store.record_access("workbook", self.couple_id, "opened in the session workbook")
         self.seasons_tab.couple(self.couple_id, self._names())
         self._load_sessions(session)
         self.refresh()

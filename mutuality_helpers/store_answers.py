@@ -354,7 +354,9 @@ class CouplesAndAnswers(AlertRecord):
     def couple_names(self) -> pd.DataFrame:
         """Every couple's ``couple_id, name_a, name_b`` (as stored), by id; no answer is read."""
         c = couples_table
-        query = sa.select(c.c.couple_id, c.c.name_a, c.c.name_b).order_by(c.c.couple_id)
+        query: sa.Select[Any] = sa.select(c.c.couple_id, c.c.name_a, c.c.name_b).order_by(
+            c.c.couple_id
+        )
         query = self.scoped(query, c.c.couple_id)
         return frame(self.fetch(query), ["couple_id", "name_a", "name_b"])
 

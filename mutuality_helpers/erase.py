@@ -322,6 +322,16 @@ def erase_couple(store: Store, couple_id: str) -> EraseResult:
     if result.found:
         # The trail keeps that an erasure happened, by whom and when; not whose it was.
         store.record_access("erase", None, f"a couple erased: {sum(result.rows.values())} row(s)")
+        if store.path is not None:
+            # The entry went through the WAL erase had emptied: empty it again, so the
+            # store is left as one rebuilt file (it names no couple, but a WAL left
+            # behind would hold pages the rebuild had moved through).
+            store.close()
+            con = connect(store.path)
+            try:
+                con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                con.close()
     if not result.found:
         also = ""
         if result.leftovers:

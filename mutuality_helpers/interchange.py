@@ -265,7 +265,15 @@ def export_couple(store: Store, couple_id: str, out: str | os.PathLike | None) -
     ``out``, the answers are written to stdout and nothing is returned.
     """
     couple_id = store.require_couple(couple_id)
-    store.record_access("export", couple_id, "to stdout" if out is None else f"to {Path(out).name}")
+    if out is not None:
+        out = Path(out)
+        seasons_path = out.with_name(f"{out.stem}-seasons.csv")
+        names_path = out.with_name(f"{out.stem}-couple.csv")
+        # Every file this export may write is checked before anything is written (the
+        # audit entry included: a refused export leaves the store as it was).
+        for path in (out, seasons_path, names_path):
+            config.refuse_owned(path, store.data_dir)
+    store.record_access("export", couple_id, "to stdout" if out is None else f"to {out.name}")
     answers = answer_rows(store, couple_id)
     if out is None:
         # On a terminal an escape sequence in a reflection would act on it; a pipe or a
@@ -274,13 +282,7 @@ def export_couple(store: Store, couple_id: str, out: str | os.PathLike | None) -
         writer.writerow(ANSWER_HEADER)
         writer.writerows(_terminal_safe(answers) if sys.stdout.isatty() else answers)
         return []
-    out = Path(out)
     seasons = season_rows(store, couple_id)
-    seasons_path = out.with_name(f"{out.stem}-seasons.csv")
-    names_path = out.with_name(f"{out.stem}-couple.csv")
-    # Every file this export may write is checked before the first is written.
-    for path in (out, seasons_path, names_path):
-        config.refuse_owned(path, store.data_dir)
     written = [out]
     _write_private_csv(out, ANSWER_HEADER, answers)
     if seasons:

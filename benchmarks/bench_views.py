@@ -79,7 +79,11 @@ def notebook(name: str) -> nbformat.NotebookNode:
 def baseline_notebook() -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("import pandas")]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     return nb
 
 
@@ -106,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
                 figures[key] = min(figures.get(key, float("inf")), seconds)
         base = figures["baseline"]
         print(f"load average (1 min): {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-        print(f"{'Run All, fresh kernel (best of ' + str(repeat) + ')':<46}{'wall':>9}{'vs base':>9}")
+        print(
+            f"{'Run All, fresh kernel (best of ' + str(repeat) + ')':<46}{'wall':>9}{'vs base':>9}"
+        )
         for key, label in (
             ("baseline", "baseline: import pandas"),
             ("workbook", "session workbook: summary and charts shown"),

@@ -231,8 +231,8 @@ def child_peak(data: Path, today: dt.date) -> tuple[float, float, float]:
     )
     root = Path(__file__).resolve().parent.parent
     out = subprocess.run(
-        [sys.executable, "-c", code, str(data), today.isoformat()], capture_output=True, text=True, check=True,
-        cwd=root,
+        [sys.executable, "-c", code, str(data), today.isoformat()],
+        capture_output=True, text=True, check=True, cwd=root,
     )  # fmt: skip
     seconds, rss, traced = (float(x) for x in out.stdout.split())
     return seconds, rss, traced

@@ -45,7 +45,8 @@ TARGET_CASELOAD_S = 2.0
 
 
 def run_all(nb: nbformat.NotebookNode, data: Path) -> float:
-    """Execute ``nb`` in a fresh kernel; seconds from the first code cell's start to the last's end."""
+    """Run All on ``nb`` in a fresh kernel: seconds from the first code cell's start to the
+    last one's reply (kernel start-up not counted)."""
     marks: dict[str, float] = {}
 
     def started(**_: Any) -> None:

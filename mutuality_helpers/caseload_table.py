@@ -153,7 +153,7 @@ def caseload(
         ``worst`` (the worst status).
     """
     t = thresholds or Thresholds()
-    couples = store.couples()
+    couples = store.couple_names()
     ids = couples["couple_id"].tolist()
     until = None if as_of is None else as_week(as_of)
     # Read only what judgement needs: each couple's evaluated week and check-in spans

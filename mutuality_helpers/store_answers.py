@@ -310,6 +310,13 @@ class CouplesAndAnswers(AlertRecord):
         )
         return [dict(row._mapping) for row in self.read(query)]
 
+    def couple_names(self) -> pd.DataFrame:
+        """Every couple's ``couple_id, name_a, name_b`` as stored, by id (reads no answer:
+        what the caseload needs, where :meth:`couples` would scan every answer)."""
+        c = couples_table
+        query = sa.select(c.c.couple_id, c.c.name_a, c.c.name_b).order_by(c.c.couple_id)
+        return frame(self.read(query), ["couple_id", "name_a", "name_b"])
+
     def couples(self) -> pd.DataFrame:
         """Every couple: display names as stored, weeks answered, last answered week."""
         columns = ["couple_id", "name_a", "name_b", "weeks_answered", "last_answer"]

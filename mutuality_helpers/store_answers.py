@@ -31,7 +31,14 @@ from .formatting import display_names
 from .instruments import CHECKIN
 from .models import Answer, make_couple
 from .schema import answers_table, couples_table, erased_table, history_table
-from .validation import parse_couple_id, parse_date, parse_partner, parse_week, week_of
+from .validation import (
+    PARTNERS,
+    parse_couple_id,
+    parse_date,
+    parse_partner,
+    parse_week,
+    week_of,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -454,6 +461,9 @@ class CouplesAndAnswers(AlertRecord):
         if couple_ids is not None:
             ids = [couple_ids] if isinstance(couple_ids, str) else couple_ids
             query = of_couples(query, a.c.couple_id, [parse_couple_id(c) for c in ids])
+            # Both partners named: the primary key (couple, partner, week, item) then
+            # serves each couple's weeks as one range instead of a scan of every answer.
+            query = query.where(a.c.partner.in_(PARTNERS))
         return frame(self.fetch(query), FAST_COLUMNS, days=["week"], floats=["value_num"])
 
     def answer_spans(self, items: Iterable[str] | None = None, until: Any = None) -> pd.DataFrame:
@@ -487,7 +497,8 @@ class CouplesAndAnswers(AlertRecord):
         query = of_couples(
             sa.select(a.c.couple_id, a.c.week, a.c.partner)
             .distinct()
-            .where(a.c.instrument == CHECKIN, a.c.week.in_(wanted)),
+            # Both partners named, so the primary key finds each couple's week directly.
+            .where(a.c.instrument == CHECKIN, a.c.partner.in_(PARTNERS), a.c.week.in_(wanted)),
             a.c.couple_id,
             couple_ids,
         )

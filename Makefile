@@ -68,9 +68,9 @@ system-deps: ## Install the Debian packages for PDFs and browser tests (says whi
 
 $(NODE_INSTALLED): package-lock.json package.json
 	@command -v $(NPM) >/dev/null || { \
-		echo "note: npm not found (Debian: apt-get install npm); the accessibility checks (axe-core) cannot be installed"; \
+		echo "note: npm not found (Debian: apt-get install npm); the accessibility checks (axe-core) and the JupyterHub test (configurable-http-proxy) cannot be installed"; \
 		exit 0; }; \
-	echo "make: installing the browser tests' npm packages (axe-core) from package-lock.json: $(NPM) ci"; \
+	echo "make: installing the browser tests' npm packages (axe-core, configurable-http-proxy) from package-lock.json: $(NPM) ci"; \
 	$(NPM) ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch $@
 
 demo: system-deps $(INSTALLED) ## Create .venv, install from uv.lock, seed the demo couples into data/demo-store (never the live data folder), render a demo PDF report

@@ -81,6 +81,20 @@ def generate(store: Store, couples: int, weeks: int, seed: int = 7) -> int:
     return total
 
 
+def synthetic(
+    couples: int, weeks: int, seed: int = 7, first: int = 0
+) -> tuple[list[str], pd.DataFrame, list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """A synthetic caseload: couple ids ``B<first>``..., answer rows, seasons and sessions.
+
+    One :func:`chunk` on its own generator (``bench_practice.py`` loads a practice with it).
+    """
+    rng = np.random.default_rng(seed)
+    ids = np.array([f"B{n:05d}" for n in range(first, first + couples)], dtype=object)
+    week_days = pd.date_range(FIRST_WEEK, periods=weeks, freq="7D")
+    rows, seasons, sessions = chunk(rng, ids, week_days, now_iso())
+    return list(ids), rows, seasons, sessions
+
+
 def chunk(
     rng: np.random.Generator, ids: np.ndarray, week_days: pd.DatetimeIndex, stamp: str
 ) -> tuple[pd.DataFrame, list[tuple[Any, ...]], list[tuple[Any, ...]]]:

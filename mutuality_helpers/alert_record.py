@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .access import Access
 from .changes import count_changes
-from .database import Database
 from .exceptions import UnknownAlert, ValidationError
 from .formatting import long_day, long_time, partner_name
 from .instruments import find_item, get_instrument
@@ -216,7 +216,7 @@ def _by(raw: Any) -> str:
     return text
 
 
-class AlertRecord(Database):
+class AlertRecord(Access):
     """The record of alerts that need action (methods of :class:`~.store.Store`)."""
 
     def alert_records(
@@ -235,11 +235,14 @@ class AlertRecord(Database):
             query = query.where(t.c.state.in_(OPEN_STATES))
         if kinds is not None:
             query = query.where(t.c.kind.in_(list(kinds)))
+        query = self.scoped(query, t.c.couple_id)
         return [dict(r._mapping) for r in self.read(query.order_by(t.c.alert_id))]
 
     def alert_record(self, alert_id: int) -> dict[str, Any]:
         """One recorded alert; :class:`UnknownAlert` when there is none with that number."""
-        rows = self.read(sa.select(alerts_table).where(alerts_table.c.alert_id == int(alert_id)))
+        t = alerts_table
+        query = self.scoped(sa.select(t).where(t.c.alert_id == int(alert_id)), t.c.couple_id)
+        rows = self.read(query)
         if not rows:
             raise UnknownAlert(f"no alert #{alert_id} in the record")
         return dict(rows[0]._mapping)
@@ -291,6 +294,9 @@ class AlertRecord(Database):
                 if text:
                     values["note"] = text
             conn.execute(t.update().where(t.c.alert_id == record["alert_id"]).values(**values))
+            self.record_access(
+                f"alert {state}", record["couple_id"], f"alert #{record['alert_id']}"
+            )
             count_changes(conn, [record["couple_id"]])  # the report's urgent section changed
             return self.alert_record(record["alert_id"])
 

@@ -25,9 +25,6 @@ from .weeks import as_week, window_start
 if TYPE_CHECKING:
     from .store import Store
 
-#: At most this many couples are named in one query (SQLite binds at most 32,766 values).
-MAX_NAMED_COUPLES = 30_000
-
 #: Worst first, for sorting a caseload.
 STATUS_SEVERITY: dict[str, int] = {
     "chronic": 4,
@@ -172,10 +169,9 @@ def caseload(
     as_of_s = as_of_s.astype("datetime64[us]").rename("as_of")
     if len(as_of_s):
         start = window_start(as_of_s.min(), t.window_weeks)
-        # Naming the couples lets the store read each one's window through its key (up
-        # to SQLite's limit of 32,766 bound values; past it, one scan of every answer).
-        narrow = ids if len(ids) <= MAX_NAMED_COUPLES else None
-        answers = store.answers_between(JUDGED_ITEMS, start, as_of_s.max(), couple_ids=narrow)
+        # A week range is read through the answers' key, couple by couple (see
+        # Store.answers_between), not by a scan of every answer in the store.
+        answers = store.answers_between(JUDGED_ITEMS, start, as_of_s.max())
     else:
         answers = store.answers_between(JUDGED_ITEMS, "1970-01-05", "1970-01-05")
     records = store.alert_records(ids)

@@ -39,6 +39,11 @@ TAIL_COLUMNS = [
 OPEN_WIDTH = "110px"
 
 
+def _row_layout() -> widgets.Layout:
+    """A caseload row: as wide as its cells; the table around it scrolls, not the row."""
+    return widgets.Layout(overflow="visible", width="max-content", min_width="100%")
+
+
 class CaseloadTable(widgets.VBox):
     """The caseload's rows, each with its *Open* button; ``value`` is the table's HTML."""
 
@@ -85,6 +90,7 @@ class CaseloadView:
         self.workbook: SessionWorkbook | None = None
         self.message = ""
         self.frame = caseload(store, as_of, today=today)
+        store.record_access("caseload", None, f"{len(self.frame)} couple(s)")
         domains = [DOMAIN_LABELS[d] for d in SHARE_DOMAINS]
         columns = [*FIXED_COLUMNS, *((d, DOMAIN_WIDTH) for d in domains), *TAIL_COLUMNS]
         widths = [w for _, w in columns]
@@ -92,7 +98,7 @@ class CaseloadView:
             fragment(TEMPLATE, "caseload_header", [t for t, _ in columns], widths)
         )
         pad = widgets.HTML(layout=widgets.Layout(width=OPEN_WIDTH, min_width=OPEN_WIDTH))
-        rows: list[widgets.Widget] = [widgets.HBox([pad, header])]
+        rows: list[widgets.Widget] = [widgets.HBox([pad, header], layout=_row_layout())]
         self.open_buttons: dict[str, widgets.Button] = {}
         for r in self.frame.to_dict("records"):
             r["statuses"] = [r[d] for d in SHARE_DOMAINS]
@@ -104,8 +110,10 @@ class CaseloadView:
             button.on_click(self._open_callback(str(r["couple_id"])))
             self.open_buttons[str(r["couple_id"])] = button
             cells = widgets.HTML(fragment(TEMPLATE, "caseload_row", r, widths))
-            rows.append(widgets.HBox([button, cells]))
-        self.table = CaseloadTable(rows)
+            rows.append(widgets.HBox([button, cells], layout=_row_layout()))
+        # One scrolling region for the whole table (its rows hold the focusable Open
+        # buttons, so a keyboard reaches and scrolls it), never one per row.
+        self.table = CaseloadTable(rows, layout=widgets.Layout(overflow="auto"))
         self.table.add_class("mutuality-caseload-table")
         self.feedback = widgets.Output()
         self.feedback.add_class("mutuality-feedback")

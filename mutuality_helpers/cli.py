@@ -4,6 +4,10 @@ Every command takes ``--data DIR`` (else ``MUTUALITY_DATA``, else the checkout's
 ``data/``, or the user data folder outside a checkout: see :mod:`.config`). Errors
 are one line on stderr and a non-zero exit, never a traceback.
 
+Who runs a command (``--as NAME``, else ``JUPYTERHUB_USER``, else the login name, checked
+against ``<data>/users.yaml``: see :mod:`.roles`) decides which couples it shows; every
+command that reads or writes a couple's clinical data leaves an entry in the audit trail.
+
 Only click and the package's light modules are imported up front; each command imports
 what it needs (pandas, SQLAlchemy, the report machinery) when it runs, so ``mutuality
 --help`` answers at once (``benchmarks/bench_cli.py`` measures it).
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -91,8 +96,21 @@ def data_option(command: Callable | None = None, *, create: bool = False) -> Cal
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="mutuality-workbook")
-def cli() -> None:
+@click.option(
+    "--as",
+    "as_user",
+    default=None,
+    metavar="NAME",
+    help="Act as NAME of <data>/users.yaml (default: $JUPYTERHUB_USER, else your login name).",
+)
+def cli(as_user: str | None) -> None:
     """Mutuality Workbook: who does the relational lifting, week by week."""
+    from .roles import AS_ENV
+
+    if as_user is not None:
+        # In the environment, so the report kernels and workers this command starts act as
+        # NAME too; checked against users.yaml when the store is opened.
+        os.environ[AS_ENV] = as_user
 
 
 @cli.command()
@@ -288,6 +306,7 @@ def sessions(store: Store, couple: str, history: bool, as_json: bool) -> None:
             }
             for r in store.session_history(couple).itertuples(index=False)
         ]
+    store.record_access("sessions", couple, "listed, with history" if history else "listed")
     if as_json:
         shown: dict[str, Any] = {"sessions": rows}
         if history:
@@ -664,6 +683,12 @@ def alerts_list(store: Store, couple: str | None, include_resolved: bool, as_jso
 
     ids = None if couple is None else [store.require_couple(couple)]
     found = needing_action(store, ids, include_resolved)
+    shown = sorted({a["couple_id"] for a in found} | set(ids or []))
+    with store.atomic():
+        for couple_id in shown:
+            store.record_access("alerts", couple_id, "listed")
+        if not shown:
+            store.record_access("alerts", None, "listed: none")
     if as_json:
         click.echo(json.dumps(found, indent=2))
         return
@@ -734,6 +759,7 @@ def summary(store: Store, couple: str, as_of: str | None, as_json: bool) -> None
     from .summary import summarize
 
     result = summarize(store, couple, as_of=as_of)
+    store.record_access("summary", result["couple_id"], f"as of {result['as_of']}")
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
@@ -832,8 +858,73 @@ def os_error(exc: OSError) -> str:
     return f"cannot use {exc.filename}: {reason}"
 
 
+@cli.command()
+@click.argument("couple")
+@click.argument("therapist")
+@data_option
+def assign(store: Store, couple: str, therapist: str) -> None:
+    """Give COUPLE to THERAPIST (supervisors only); only they (and supervisors) see it."""
+    name = store.assign(couple, therapist)
+    click.echo(f"{couple}: assigned to {name}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@DATA_OPTION
+def users(data: Path | None, as_json: bool) -> None:
+    """List the practice's users (<data>/users.yaml) and who you are."""
+    # No store: the users file alone answers (and a broken one is named in one line).
+    from .roles import identify, read_users, users_path
+
+    listed = read_users(data)
+    me = identify(data)
+    if as_json:
+        click.echo(json.dumps({"you": me.name, "role": me.role, "users": listed}, indent=2))
+        return
+    if listed is None:
+        click.echo(
+            f"no {users_path(data)}: one person's workbook, {me.name} sees every couple "
+            "(list the practice's therapists there: see README, Group practice)"
+        )
+        return
+    for name, role in listed.items():
+        click.echo(f"{name:<24} {role}{'  (you)' if name == me.name else ''}")
+
+
+@cli.command()
+@click.argument("couple", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of lines.")
+@data_option
+def audit(store: Store, couple: str | None, as_json: bool) -> None:
+    """Who read or wrote which couple's data, when (of COUPLE, else every one you may see)."""
+    entries = store.audit_log(couple)
+    if as_json:
+        click.echo(json.dumps(entries, indent=2))
+        return
+    if not entries:
+        click.echo("no audit entries yet")
+        return
+    for e in entries:
+        line = f"{e['at']}  {e['who']} ({e['role']})  {e['couple_id'] or '-'}  {e['action']}"
+        click.echo(printable(f"{line}: {e['detail']}" if e["detail"] else line))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning every error into one line on stderr."""
+    from .roles import AS_ENV
+
+    # --as sets MUTUALITY_AS for this command's own kernels; the caller's is restored after.
+    before = os.environ.get(AS_ENV)
+    try:
+        return _run(argv)
+    finally:
+        if before is None:
+            os.environ.pop(AS_ENV, None)
+        else:
+            os.environ[AS_ENV] = before
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         code = cli.main(args=argv, prog_name="mutuality", standalone_mode=False)
     except click.exceptions.Abort:

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import config
+from .access import no_such_couple
 from .backup import _copy, _discard, _flush, is_dump, list_backups, scratch_file, unfinished
 from .exceptions import StoreError, UnknownCouple
 from .scratch import sweep
@@ -249,14 +250,17 @@ def erase_couple(store: Store, couple_id: str) -> EraseResult:
     """
     couple_id = parse_couple_id(couple_id)
     data = store.data_dir
-    known_ids = sorted(set(store.couple_ids()) | {couple_id})
+    if not store.identity.sees_all and not store.may_see(couple_id):
+        raise no_such_couple(couple_id)
+    # Every couple's id, the user's or not: a file is another couple's by the longest id.
+    known_ids = sorted(set(store.all_couple_ids()) | {couple_id})
     result = EraseResult(couple_id=couple_id)
     sweep(data)  # a killed backup's scratch file may hold the couple too
     try:
         if store.path is None:
             from .pgstore import erase_rows
 
-            erased, generation = erase_rows(store, couple_id), 0
+            erased, generation = erase_rows(store, couple_id)
         else:
             # Connections from this process must not hold the WAL open during the checkpoint.
             store.close()
@@ -315,6 +319,9 @@ def erase_couple(store: Store, couple_id: str) -> EraseResult:
                 continue
             if _mentions(path, couple_id, others):
                 result.leftovers.append(path)
+    if result.found:
+        # The trail keeps that an erasure happened, by whom and when; not whose it was.
+        store.record_access("erase", None, f"a couple erased: {sum(result.rows.values())} row(s)")
     if not result.found:
         also = ""
         if result.leftovers:

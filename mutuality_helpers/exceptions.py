@@ -98,3 +98,7 @@ class ServeError(MutualityError):
 
 class ErasedCouple(UnknownCouple):
     """The couple id was erased: nothing is written for it until ``mutuality reuse``."""
+
+
+class AccessDenied(MutualityError):
+    """The user is not one of the practice's, or their role does not allow what was asked."""

@@ -41,6 +41,7 @@ from .links import parse_link_query
 from .models import Answer, make_answer
 from .practice import urgent_help_for_forms
 from .presentation import fragment
+from .roles import partner_identity
 from .store import Store
 from .validation import parse_date, parse_partner, week_of
 from .weeks import today as clock_today
@@ -81,7 +82,9 @@ class InstrumentForm:
     ----------
     status
         ``""`` until Save is clicked, then ``"invalid"``, ``"confirm"`` (asking
-        before replacing), ``"saved"``, ``"cancelled"`` or ``"error"``.
+        before replacing), ``"saved"``, ``"cancelled"`` or ``"error"``; ``"unsaved"``
+        while asking what to do with unsaved answers before opening another week, then
+        ``"discarded"`` when they were let go.
     message
         The last feedback message as plain text.
     """
@@ -140,11 +143,29 @@ class InstrumentForm:
             [self.replace_button, self.cancel_button],
             layout=widgets.Layout(display="none", flex_flow="row wrap"),
         )
+        # Another week chosen with answers not saved yet: they are kept until the person says.
+        self.keep_button = widgets.Button(
+            description="Save them", button_style="primary", layout=_auto_width()
+        )
+        self.keep_button.add_class("mutuality-save-unsaved")
+        self.discard_button = widgets.Button(description="Discard them", layout=_auto_width())
+        self.discard_button.add_class("mutuality-discard-unsaved")
+        self.unsaved_box = widgets.HBox(
+            [self.keep_button, self.discard_button],
+            layout=widgets.Layout(display="none", flex_flow="row wrap"),
+        )
+        self.unsaved_box.add_class("mutuality-unsaved")
+        #: The week asked for while unsaved answers were on the page (None: not asking).
+        self.pending_week: dt.date | None = None
+        self._shown: dict[str, Any] = {}
+        self._moving_week = False
 
         self.week.observe(self._on_week_change, names="value")
         self.save_button.on_click(self._on_save)
         self.replace_button.on_click(self._on_replace)
         self.cancel_button.on_click(self._on_cancel)
+        self.keep_button.on_click(self._on_keep_unsaved)
+        self.discard_button.on_click(self._on_discard_unsaved)
 
         self.urgent_help = urgent_help_for_forms(store.data_dir)
         header = widgets.HTML(
@@ -163,6 +184,7 @@ class InstrumentForm:
                 *[field.box for field in self.fields.values()],
                 self.save_button,
                 self.confirm_box,
+                self.unsaved_box,
                 self.feedback,
             ],
             layout=widgets.Layout(max_width="760px", width="100%"),
@@ -196,6 +218,13 @@ class InstrumentForm:
 
     def selected_week(self) -> dt.date:
         return self.week.value
+
+    def _raw_values(self) -> dict[str, Any]:
+        return {item_id: field.raw() for item_id, field in self.fields.items()}
+
+    def has_unsaved_answers(self) -> bool:
+        """True when the page differs from what it showed for the week (nothing saved yet)."""
+        return self._raw_values() != self._shown
 
     def _existing(self) -> dict[str, str]:
         # This partner's own answers to this instrument only: the other partner's are
@@ -233,8 +262,65 @@ class InstrumentForm:
     # -- callbacks -----------------------------------------------------------------
 
     def _on_week_change(self, change: dict) -> None:
+        if self._moving_week:
+            return
+        old, new = change.get("old"), change.get("new")
+        if old is not None and new is not None and new != old and self.has_unsaved_answers():
+            # Never drop what was typed: stay on its week and ask what to do with it.
+            self._move_week(old)
+            self._hide_confirm()
+            self.pending_week = new
+            self.status = "unsaved"
+            self._say(
+                f"You have unsaved answers for the {week_label(old)}. Save them, or discard "
+                f"them to open the {week_label(new)}?"
+            )
+            self.unsaved_box.layout.display = "flex"
+            return
         self._hide_confirm()
         self._show_week(self._existing())
+
+    def _move_week(self, week: dt.date) -> None:
+        """Set the week picker without asking about unsaved answers (the form's own move)."""
+        self._moving_week = True
+        try:
+            self.week.value = week
+        finally:
+            self._moving_week = False
+
+    def _open_pending_week(self) -> dt.date | None:
+        week, self.pending_week = self.pending_week, None
+        if week is not None:
+            self._move_week(week)
+            self._hide_confirm()
+            self._show_week(self._existing())
+        return week
+
+    def _on_keep_unsaved(self, button: widgets.Button | None = None) -> None:
+        week, pending = self.selected_week(), self.pending_week
+        self._on_save()  # validated as any save: a problem keeps the answers on the page
+        if self.status != "saved":
+            return
+        self.pending_week = pending
+        opened = self._open_pending_week()
+        if opened is not None:
+            self._say(
+                f"Saved. Your answers for the {week_label(week)} are safely stored; "
+                f"now showing the {week_label(opened)}.",
+                ok=True,
+            )
+
+    def _on_discard_unsaved(self, button: widgets.Button | None = None) -> None:
+        week = self.selected_week()
+        opened = self._open_pending_week()
+        if opened is None:
+            return
+        self.status = "discarded"
+        self._say(
+            f"Your unsaved answers for the {week_label(week)} were discarded; now showing "
+            f"the {week_label(opened)}.",
+            ok=True,
+        )
 
     def _show_week(self, existing: dict[str, str]) -> None:
         """Show the chosen week: its saved answers to change, or a fresh form."""
@@ -245,6 +331,7 @@ class InstrumentForm:
                 field.show_saved(existing.get(item_id))
             else:
                 field.reset()
+        self._shown = self._raw_values()
         week = self.selected_week()
         state = "future" if week > week_of(self.today) else "answered" if existing else ""
         self.week_note.value = fragment("forms.html.j2", "week_note", state)
@@ -282,6 +369,8 @@ class InstrumentForm:
 
     def _hide_confirm(self) -> None:
         self.confirm_box.layout.display = "none"
+        self.unsaved_box.layout.display = "none"
+        self.pending_week = None
 
     def _validate_and_show(self) -> tuple[list[Answer], dict[str, str]]:
         answers, errors = self.collect()
@@ -300,7 +389,11 @@ class InstrumentForm:
     def _save(self, answers: list[Answer]) -> None:
         self.save_button.disabled = True
         try:
-            self.store.save_answers(answers, source=self.source, link=self.link)
+            with self.store.atomic():  # the answers and the audit entry, or neither
+                self.store.save_answers(answers, source=self.source, link=self.link)
+                self.store.record_access(
+                    "form save", self.couple_id, f"{self.source} {self.selected_week()}"
+                )
         except Exception as exc:  # noqa: BLE001 -- whatever broke, the partner keeps the answers
             self.status = "error"
             self._say(notices.cannot_save(exc))
@@ -369,7 +462,9 @@ def notebook_form(
         else:
             link = None
         params = form_parameters(couple_id, partner, week, data_dir)
-        store = Store(params["data_dir"], create=False)
+        # The form acts for its one couple, whoever runs the server (roles.partner_identity).
+        user = partner_identity(params["couple_id"], params["partner"])
+        store = Store(params["data_dir"], create=False, user=user)
         return InstrumentForm(
             store, instrument, params["couple_id"], params["partner"], params["week"], link=link
         )

@@ -195,6 +195,8 @@ def import_files(
                 for c in p.couples:
                     store.add_couple(c.couple_id, c.name_a, c.name_b)
                 part = {"couples_named": len(p.couples)}
+            for couple_id in sorted(p.couple_ids()):
+                store.record_access("import", couple_id, f"{p.kind} from {Path(p.path).name}")
             part.pop("couples_created", None)
             for k, v in part.items():
                 key = k if p.kind == "couples" else f"{p.kind}_{k}"
@@ -263,6 +265,7 @@ def export_couple(store: Store, couple_id: str, out: str | os.PathLike | None) -
     ``out``, the answers are written to stdout and nothing is returned.
     """
     couple_id = store.require_couple(couple_id)
+    store.record_access("export", couple_id, "to stdout" if out is None else f"to {Path(out).name}")
     answers = answer_rows(store, couple_id)
     if out is None:
         # On a terminal an escape sequence in a reflection would act on it; a pipe or a

@@ -245,14 +245,50 @@ def couple_tables(conn: Any) -> list[str]:
     ]
 
 
-def erase_rows(store: Any, couple_id: str) -> dict[str, int]:
+def tombstone(conn: Any, couple_id: str) -> int:
+    """Record ``couple_id`` as erased (inside the erasing transaction), as SQLite's erase does.
+
+    Only where the couple is known (its row, or a tombstone already): erasing an id never
+    used tombstones nothing. Keeps the highest link generation the couple had, so a couple
+    made again under the id (``mutuality reuse``) starts above it. Returns it (0: none).
+    """
+    from .schema import couples_table, erased_table
+    from .store_answers import erased_digest, now_iso
+
+    c, e_t = couples_table, erased_table
+    digest = erased_digest(couple_id)
+    current = conn.execute(
+        sa.select(c.c.link_generation_a, c.c.link_generation_b).where(c.c.couple_id == couple_id)
+    ).first()
+    old = conn.execute(
+        sa.select(e_t.c.link_generation).where(e_t.c.id_digest == digest).with_for_update()
+    ).scalar()
+    if current is None and old is None:
+        return 0
+    generation = max([*(current or ()), old or 0])
+    if old is None:
+        conn.execute(
+            e_t.insert().values(id_digest=digest, erased_at=now_iso(), link_generation=generation)
+        )
+    else:
+        conn.execute(
+            e_t.update().where(e_t.c.id_digest == digest).values(link_generation=generation)
+        )
+    return int(generation)
+
+
+def erase_rows(store: Any, couple_id: str) -> tuple[dict[str, int], int]:
     """Delete ``couple_id`` from every table in one transaction; VACUUM the tables touched.
 
-    VACUUM runs after the commit (it cannot run inside a transaction): it removes the dead
-    tuples the deletion left, so no page keeps the couple's rows as dead tuples.
+    In the same transaction the id is tombstoned (:func:`tombstone`): a late save for it is
+    refused until ``mutuality reuse``. VACUUM runs after the commit (it cannot run inside a
+    transaction): it removes the dead tuples the deletion left, so no page keeps the
+    couple's rows as dead tuples. Returns the deleted row counts and the tombstone's link
+    generation (0: none).
     """
     counts: dict[str, int] = {}
     with store.atomic() as conn:
+        generation = tombstone(conn, couple_id)
         for table in couple_tables(conn):
             result = conn.execute(
                 sa.text(f'DELETE FROM "{table}" WHERE couple_id = :couple_id'),
@@ -272,4 +308,4 @@ def erase_rows(store: Any, couple_id: str) -> dict[str, int]:
                 f"{couple_id} was deleted, but VACUUM failed ({' '.join(str(exc.orig).split())});"
                 f" run 'mutuality erase {couple_id} --yes' again"
             ) from None
-    return counts
+    return counts, generation

@@ -252,7 +252,10 @@ def prepare(**params: Any) -> SessionReport | ReportNotice:
         return ReportNotice(TEMPLATE_NOTICE)
     data_dir = _require_store(check_parameters(params)["data_dir"])
     with Store(data_dir) as store:  # opened once: validation and content share it
-        return SessionReport(validate_request(params, store), store)
+        request = validate_request(params, store)
+        report = SessionReport(request, store)
+        store.record_access("report", request.couple_id, f"session {request.session}")
+        return report
 
 
 # -- what a command line asks for ----------------------------------------------------------------

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 #: The newest migration: what these tables are. A change to a table is a new migration,
 #: and this names it (tests/test_migrate.py checks it against Alembic's head).
-SCHEMA_REVISION = "0007"
+SCHEMA_REVISION = "0008"
 
 metadata = sa.MetaData()
 
@@ -43,6 +43,9 @@ couples_table = sa.Table(
     # same transaction (:func:`~mutuality_helpers.changes.count_changes`); a report is current
     # only while the count it was rendered at is still the couple's (``reports``).
     sa.Column("change_count", sa.Integer, nullable=False, server_default="0"),
+    # Whose couple this is (revision 0008): a users.yaml name. A therapist sees only their
+    # own couples; NULL (a couple from before, or made by a supervisor) is a supervisor's.
+    sa.Column("therapist", sa.String, nullable=True, index=True),
 )
 # Erased couple ids (revision 0004): a late save for one is refused, and the id comes back
 # only through ``mutuality reuse``. No content: a digest of the id (so the id itself is in
@@ -159,6 +162,21 @@ session_drafts_table = sa.Table(
     sa.Column("notes", sa.String, nullable=False, server_default=""),
     sa.Column("agreements", sa.String, nullable=False, server_default=""),
     sa.Column("saved_at", sa.String, nullable=False),
+)
+# Who read or wrote which couple's clinical data, when (revision 0008). Append-only: the
+# package inserts rows and reads them, it has no path that updates or deletes one (but
+# erasing a couple, which removes the couple's id everywhere and leaves one entry without it).
+audit_table = sa.Table(
+    "audit",
+    metadata,
+    sa.Column("entry_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.String, nullable=False),  # ISO UTC to the second
+    sa.Column("who", sa.String, nullable=False),
+    sa.Column("role", sa.String, nullable=False),  # therapist, supervisor, partner
+    sa.Column("couple_id", sa.String, nullable=True, index=True),  # NULL: no one couple
+    sa.Column("action", sa.String, nullable=False),
+    # What was done, never clinical content: a session number, a file name, a count.
+    sa.Column("detail", sa.String, nullable=False, server_default=""),
 )
 # Revision 0007: the session reports rendered into the couple's report folder, each with the
 # couple's change count read when its render started and the file it wrote (size and

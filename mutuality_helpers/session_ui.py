@@ -289,6 +289,7 @@ class SessionWorkbook:
     # -- loading ---------------------------------------------------------------------
 
     def _load_couple(self, session: int | None = None) -> None:
+        self.store.record_access("workbook", self.couple_id, "opened in the session workbook")
         self.seasons_tab.couple(self.couple_id, self._names())
         self._load_sessions(session)
         self.refresh()
@@ -428,13 +429,15 @@ class SessionWorkbook:
     def _on_couple_change(self, change: dict[str, Any]) -> None:
         self._dismiss()
         before = self._shown
-        kept = self.autosave.pending
         self.autosave.flush()  # the text boxes still hold the couple shown before
 
         def show() -> str:
+            # Typed and not saved into the session (just now, or before typing paused):
+            # said every time, so nobody thinks notes left behind were saved.
+            unsaved = bool(before[0]) and self.store.draft(*before) is not None
             self._load_couple()
             said = f"Showing couple {self.couple_id}."
-            if kept and self.store.draft(*before) is not None:
+            if unsaved:
                 where = "the next session" if before[1] == LATEST else f"session {before[1]}"
                 said += (
                     f" The notes you typed for {before[0]} ({where}) are kept, not saved into "

@@ -198,6 +198,7 @@ class Store(CouplesAndAnswers):
         )
         if season_id is not None:
             query = query.where(s_t.c.season_id == season_id)
+        query = self.scoped(query, s_t.c.couple_id)
         return frame(
             self.read(query.order_by(s_t.c.couple_id, s_t.c.start)),
             SEASON_COLUMNS,
@@ -255,6 +256,7 @@ class Store(CouplesAndAnswers):
                     saved_at=now_iso(),
                 )  # fmt: skip
             )
+            self.record_access("session recorded", couple_id, f"session {number}")
             count_changes(conn, [couple_id])
         return int(number)
 
@@ -330,6 +332,11 @@ class Store(CouplesAndAnswers):
                 .where(st.c.couple_id == old["couple_id"], st.c.number == number)
                 .values(**changed, saved_at=now_iso())
             )
+            self.record_access(
+                "session edited",
+                old["couple_id"],
+                f"session {number}: {', '.join(sorted(changed))}",
+            )
             count_changes(conn, [old["couple_id"]])
         return True
 
@@ -351,6 +358,7 @@ class Store(CouplesAndAnswers):
             conn.execute(
                 dr.delete().where(dr.c.couple_id == old["couple_id"], dr.c.number == number)
             )
+            self.record_access("session deleted", old["couple_id"], f"session {number}")
             count_changes(conn, [old["couple_id"]])
         return old
 
@@ -397,7 +405,7 @@ class Store(CouplesAndAnswers):
         )
         if number is not None:
             query = query.where(ht.c.number == int(number))
-        rows = self.read(query.order_by(ht.c.id))
+        rows = self.read(self.scoped(query, ht.c.couple_id).order_by(ht.c.id))
         return frame(rows, HISTORY_COLUMNS, days=["date"], ints=["number"])
 
     # -- drafts: notes typed in the workbook, not saved into their session yet -------------
@@ -417,21 +425,22 @@ class Store(CouplesAndAnswers):
                 conn.execute(dr.insert().values(couple_id=couple_id, number=int(number), **values))
             else:
                 conn.execute(dr.update().where(key).values(**values))
+            self.record_access("session draft", couple_id, f"session {int(number) or 'next'}")
 
     def draft(self, couple_id: str, number: int) -> dict[str, str] | None:
         """The unsaved notes of session ``number`` (``notes, agreements, saved_at``), or None."""
         dr = session_drafts_table
-        rows = self.read(
-            sa.select(dr.c.notes, dr.c.agreements, dr.c.saved_at).where(
-                dr.c.couple_id == couple_id, dr.c.number == int(number)
-            )
+        query = sa.select(dr.c.notes, dr.c.agreements, dr.c.saved_at).where(
+            dr.c.couple_id == couple_id, dr.c.number == int(number)
         )
+        rows = self.read(self.scoped(query, dr.c.couple_id))
         return dict(rows[0]._mapping) if rows else None
 
     def clear_draft(self, couple_id: str, number: int) -> None:
         """Forget the unsaved notes of session ``number`` (they were saved, or discarded)."""
         dr = session_drafts_table
         with self.atomic() as conn:
+            couple_id = self.require_couple(couple_id)
             conn.execute(dr.delete().where(dr.c.couple_id == couple_id, dr.c.number == int(number)))
 
     def session_week(self, couple_id: str, date: Any) -> dt.date:
@@ -459,7 +468,7 @@ class Store(CouplesAndAnswers):
             st.c.couple_id,
             couple_ids,
         )
-        rows = self.read(query.order_by(st.c.couple_id, st.c.number))
+        rows = self.read(self.scoped(query, st.c.couple_id).order_by(st.c.couple_id, st.c.number))
         columns = ["couple_id", "number", "date", "notes", "agreements"]
         sessions = frame(rows, columns, days=["date"], ints=["number"])
         days = [d.date() for d in sessions["date"]]
@@ -525,18 +534,27 @@ class Store(CouplesAndAnswers):
         That is: the report was recorded (:meth:`record_report`) at the couple's change
         count of now, and the file at its path is still the file that render wrote.
         """
-        return (couple_id, int(session)) not in self.due_sessions([couple_id], only=[session])
+        return self._report_states([couple_id], [int(session)]) == {(couple_id, int(session)): True}
 
     def due_sessions(
-        self,
-        couple_ids: Sequence[str] | None = None,
-        force: bool = False,
-        only: Sequence[int] | None = None,
+        self, couple_ids: Sequence[str] | None = None, force: bool = False
     ) -> list[tuple[str, int]]:
         """``(couple_id, session)`` of every recorded session without a current report.
 
         With ``force``, every recorded session (of ``couple_ids``, else of every couple).
-        ``only`` narrows to those session numbers.
+        """
+        states = self._report_states(couple_ids, None, force)
+        return [key for key, current in states.items() if not current]
+
+    def _report_states(
+        self,
+        couple_ids: Sequence[str] | None,
+        only: Sequence[int] | None = None,
+        force: bool = False,
+    ) -> dict[tuple[str, int], bool]:
+        """Whether each recorded session's report is current, in couple and session order.
+
+        ``only`` narrows to those session numbers; with ``force``, none counts as current.
         """
         ids = list(couple_ids) if couple_ids is not None else None
         st, c = sessions_table, couples_table
@@ -549,16 +567,16 @@ class Store(CouplesAndAnswers):
         )
         if only is not None:
             query = query.where(st.c.number.in_([int(n) for n in only]))
+        query = self.scoped(query, st.c.couple_id)  # report --all: the user's couples only
         rows = self.read(query.order_by(st.c.couple_id, st.c.number))
         recorded = recorded_reports(self.read(report_query(ids))) if not force else {}
-        due = []
+        states = {}
         for couple_id, number, count in rows:
             key = (str(couple_id), int(number))
-            if not force:
-                report = recorded.get(key)
-                if report is not None and report[0] == int(count):
-                    path = config.report_path(key[0], key[1], self.data_dir)
-                    if file_identity(path) == report[1]:
-                        continue
-            due.append(key)
-        return due
+            report = recorded.get(key)
+            states[key] = (
+                report is not None
+                and report[0] == int(count)
+                and file_identity(config.report_path(key[0], key[1], self.data_dir)) == report[1]
+            )
+        return states

@@ -24,21 +24,16 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .access import no_such_couple
 from .alert_record import AlertRecord, raise_safety_alerts
 from .changes import count_changes
 from .exceptions import ErasedCouple, LinkError, UnknownCouple
 from .formatting import display_names
 from .instruments import CHECKIN
 from .models import Answer, make_couple
+from .roles import PARTNER
 from .schema import answers_table, couples_table, erased_table, history_table
-from .validation import (
-    PARTNERS,
-    parse_couple_id,
-    parse_date,
-    parse_partner,
-    parse_week,
-    week_of,
-)
+from .validation import parse_couple_id, parse_date, parse_partner, parse_week, week_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -84,6 +79,24 @@ def of_couples(
     return query.where(column.in_([couple_ids] if isinstance(couple_ids, str) else couple_ids))
 
 
+def by_key_prefix(query: sa.Select[Any], couple_ids: Iterable[str] | str | None) -> sa.Select[Any]:
+    """``query`` on answers narrowed to ``couple_ids`` (None: every couple), as key seeks.
+
+    The answers' primary key starts ``(couple_id, partner, week)``: naming the couples and
+    both partners lets SQLite and PostgreSQL seek each couple's weeks in that index instead
+    of scanning every answer of the store (17 M rows in a large practice) for a week range.
+    """
+    a = answers_table
+    couples = (
+        sa.select(couples_table.c.couple_id).scalar_subquery()
+        if couple_ids is None
+        else [couple_ids]
+        if isinstance(couple_ids, str)
+        else list(couple_ids)
+    )
+    return query.where(a.c.couple_id.in_(couples), a.c.partner.in_(["A", "B"]))
+
+
 def frame(
     rows: Sequence[Any],
     columns: list[str],
@@ -115,7 +128,12 @@ class CouplesAndAnswers(AlertRecord):
     # -- couples -----------------------------------------------------------------------
 
     def add_couple(self, couple_id: str, name_a: str = "", name_b: str = "") -> bool:
-        """Create a couple if it is new; set display names that are given. True if created."""
+        """Create a couple if it is new; set display names that are given. True if created.
+
+        A couple a therapist creates is theirs. Another therapist's couple is refused as
+        :class:`UnknownCouple` (exactly as if it did not exist), and a partner's form
+        creates none.
+        """
         couple = make_couple(couple_id, name_a, name_b)
         with self.atomic() as conn:
             exists = conn.execute(
@@ -125,15 +143,20 @@ class CouplesAndAnswers(AlertRecord):
             ).first()
             if exists is None:
                 self._refuse_erased(couple.couple_id)
+                if self.identity.role == PARTNER:
+                    raise no_such_couple(couple.couple_id)
                 conn.execute(
                     couples_table.insert().values(
                         couple_id=couple.couple_id,
                         name_a=couple.name_a,
                         name_b=couple.name_b,
                         created_at=now_iso(),
+                        therapist=self.owner_for_new_couples(),
                     )  # fmt: skip
                 )
                 return True
+            if not self.may_see(couple.couple_id):
+                raise no_such_couple(couple.couple_id)
             changes = {k: v for k, v in (("name_a", couple.name_a), ("name_b", couple.name_b)) if v}
             if changes:
                 result = conn.execute(
@@ -185,7 +208,7 @@ class CouplesAndAnswers(AlertRecord):
         couple = make_couple(couple_id, name_a, name_b)
         with self.atomic() as conn:
             tomb = self._tombstone(couple.couple_id)
-            if tomb is None:
+            if tomb is None or self.identity.role == PARTNER:
                 raise UnknownCouple(
                     f"{couple.couple_id} is not an erased couple id; nothing to reuse"
                 )
@@ -201,9 +224,11 @@ class CouplesAndAnswers(AlertRecord):
                     name_a=couple.name_a,
                     name_b=couple.name_b,
                     created_at=now_iso(),
+                    therapist=self.owner_for_new_couples(),
                     **{column: generation for column in GENERATION_COLUMNS.values()},
                 )  # fmt: skip
             )
+            self.record_access("reuse", couple.couple_id, "an erased id, a new empty couple")
         return {"A": generation, "B": generation}
 
     # -- link generations ----------------------------------------------------------------
@@ -218,13 +243,12 @@ class CouplesAndAnswers(AlertRecord):
         """
         couple_id = parse_couple_id(couple_id)
         c = couples_table
-        rows = self.read(
-            sa.select(c.c.link_generation_a, c.c.link_generation_b).where(
-                c.c.couple_id == couple_id
-            )
+        query = sa.select(c.c.link_generation_a, c.c.link_generation_b).where(
+            c.c.couple_id == couple_id
         )
+        rows = self.read(self.scoped(query, c.c.couple_id))
         if not rows:
-            raise UnknownCouple(f"no couple {couple_id!r} in the store")
+            raise no_such_couple(couple_id)
         return {"A": int(rows[0][0]), "B": int(rows[0][1])}
 
     def revoke_links(self, couple_id: str, partner: str | None = None) -> dict[str, int]:
@@ -267,7 +291,15 @@ class CouplesAndAnswers(AlertRecord):
         return sum(self.add_couple(couple_id) for couple_id in sorted(set(couple_ids)))
 
     def couple_ids(self) -> list[str]:
-        return [r[0] for r in self.read(sa.select(couples_table.c.couple_id).order_by("couple_id"))]
+        """The ids of the couples this store's user may see (a supervisor: every couple)."""
+        c = couples_table
+        query = self.scoped(sa.select(c.c.couple_id), c.c.couple_id).order_by(c.c.couple_id)
+        return [r[0] for r in self.read(query)]
+
+    def all_couple_ids(self) -> list[str]:
+        """Every couple's id, whoever's (for telling files apart: never shown to a user)."""
+        c = couples_table
+        return [r[0] for r in self.read(sa.select(c.c.couple_id).order_by(c.c.couple_id))]
 
     def get_couple(self, couple_id: str) -> dict[str, str]:
         """The couple's id and display names (a name not given shows as "Partner A" / "B").
@@ -277,10 +309,12 @@ class CouplesAndAnswers(AlertRecord):
         UnknownCouple
             When there is no such couple.
         """
-        rows = self.read(sa.select(couples_table).where(couples_table.c.couple_id == couple_id))
+        c = couples_table
+        query = self.scoped(sa.select(c).where(c.c.couple_id == couple_id), c.c.couple_id)
+        rows = self.read(query)
         if not rows:
             self._refuse_erased(couple_id)
-            raise UnknownCouple(f"no couple {couple_id!r} in the store")
+            raise no_such_couple(couple_id)
         row = rows[0]._mapping
         names = display_names(row["name_a"], row["name_b"])
         return {"couple_id": row["couple_id"], "name_a": names["A"], "name_b": names["B"]}
@@ -292,18 +326,17 @@ class CouplesAndAnswers(AlertRecord):
         return couple_id
 
     def couple_rows(self) -> list[dict[str, Any]]:
-        """Every couple as plain values: ``couple_id, name_a, name_b`` (as stored),
-        ``weeks_answered`` and ``last_answer`` (ISO text, or None)."""
+        """Every couple this store's user may see, as plain values: ``couple_id, name_a,
+        name_b`` (as stored), ``weeks_answered``, ``last_answer`` (ISO text, or None) and
+        ``therapist`` (None: nobody's yet)."""
         c, a = couples_table, answers_table
-        stats = (
-            sa.select(
-                a.c.couple_id,
-                sa.func.count(sa.distinct(a.c.week)).label("weeks_answered"),
-                sa.func.max(a.c.week).label("last_answer"),
-            )
-            .group_by(a.c.couple_id)
-            .subquery()
+        # Scoped inside too: a therapist's counts read their couples' answers only.
+        counted = sa.select(
+            a.c.couple_id,
+            sa.func.count(sa.distinct(a.c.week)).label("weeks_answered"),
+            sa.func.max(a.c.week).label("last_answer"),
         )
+        stats = self.scoped(counted, a.c.couple_id).group_by(a.c.couple_id).subquery()
         query = (
             sa.select(
                 c.c.couple_id,
@@ -311,18 +344,21 @@ class CouplesAndAnswers(AlertRecord):
                 c.c.name_b,
                 sa.func.coalesce(stats.c.weeks_answered, 0).label("weeks_answered"),
                 stats.c.last_answer,
+                c.c.therapist,
             )
             .select_from(c.outerjoin(stats, stats.c.couple_id == c.c.couple_id))
             .order_by(c.c.couple_id)
         )
-        return [dict(row._mapping) for row in self.read(query)]
+        return [dict(row._mapping) for row in self.read(self.scoped(query, c.c.couple_id))]
 
     def couple_names(self) -> pd.DataFrame:
-        """Every couple's ``couple_id, name_a, name_b`` as stored, by id (reads no answer:
-        what the caseload needs, where :meth:`couples` would scan every answer)."""
+        """Every couple's ``couple_id, name_a, name_b`` (as stored), by id; no answer is read."""
         c = couples_table
-        query = sa.select(c.c.couple_id, c.c.name_a, c.c.name_b).order_by(c.c.couple_id)
-        return frame(self.read(query), ["couple_id", "name_a", "name_b"])
+        query: sa.Select[Any] = sa.select(c.c.couple_id, c.c.name_a, c.c.name_b).order_by(
+            c.c.couple_id
+        )
+        query = self.scoped(query, c.c.couple_id)
+        return frame(self.fetch(query), ["couple_id", "name_a", "name_b"])
 
     def couples(self) -> pd.DataFrame:
         """Every couple: display names as stored, weeks answered, last answered week."""
@@ -365,11 +401,16 @@ class CouplesAndAnswers(AlertRecord):
         stamp = now_iso()
         a_t = answers_table
         existing: dict[tuple[str, str, str, str], tuple[str, str, str]] = {}
-        for couple_id in {a.couple_id for a in batch}:
+        weeks: dict[str, set[str]] = {}
+        for a in batch:
+            weeks.setdefault(a.couple_id, set()).add(a.week.isoformat())
+        for couple_id, its_weeks in weeks.items():
+            # Only the weeks being written: a save holds the write lock while it reads, and a
+            # couple's whole history is thousands of rows a one-week save never needs.
             rows = conn.execute(
                 sa.select(
                     a_t.c.partner, a_t.c.week, a_t.c.item, a_t.c.value, a_t.c.saved_at, a_t.c.source
-                ).where(a_t.c.couple_id == couple_id)
+                ).where(a_t.c.couple_id == couple_id, a_t.c.week.in_(sorted(its_weeks)))
             )
             for partner, week, item, value, saved_at, old_source in rows:
                 existing[(couple_id, partner, week, item)] = (value, saved_at, old_source)
@@ -434,6 +475,7 @@ class CouplesAndAnswers(AlertRecord):
             query = query.where(a.c.item.in_(list(items)))
         if partner is not None:
             query = query.where(a.c.partner == parse_partner(partner))
+        query = self.scoped(query, a.c.couple_id)
         query = query.order_by(a.c.couple_id, a.c.week, a.c.partner, a.c.item)
         return frame(self.read(query), ANSWER_COLUMNS, days=["week"], floats=["value_num"])
 
@@ -460,25 +502,51 @@ class CouplesAndAnswers(AlertRecord):
             query = query.where(a.c.week <= parse_date(end, "end").isoformat())
         if couple_ids is not None:
             ids = [couple_ids] if isinstance(couple_ids, str) else couple_ids
-            query = of_couples(query, a.c.couple_id, [parse_couple_id(c) for c in ids])
-            # Both partners named: the primary key (couple, partner, week, item) then
-            # serves each couple's weeks as one range instead of a scan of every answer.
-            query = query.where(a.c.partner.in_(PARTNERS))
+            query = by_key_prefix(query, [parse_couple_id(c) for c in ids])
+        elif start is not None or end is not None:
+            query = by_key_prefix(query, None)
+        query = self.scoped(query, a.c.couple_id)
         return frame(self.fetch(query), FAST_COLUMNS, days=["week"], floats=["value_num"])
 
     def answer_spans(self, items: Iterable[str] | None = None, until: Any = None) -> pd.DataFrame:
         """First and last answered week per couple and partner, over ``items`` (None: all).
 
-        Only weeks up to ``until`` count when it is given. Reads the primary-key index only.
+        Only weeks up to ``until`` count when it is given. Two seeks per couple and partner
+        in the primary-key index (the first and the last matching key), however many weeks
+        each has answered: a grouped ``min``/``max`` would read every answer in the store.
         """
         a = answers_table
-        query = sa.select(
-            a.c.couple_id, a.c.partner, sa.func.min(a.c.week), sa.func.max(a.c.week)
-        ).group_by(a.c.couple_id, a.c.partner)
-        if items is not None:
-            query = query.where(a.c.item.in_([str(i) for i in items]))
-        if until is not None:
-            query = query.where(a.c.week <= parse_date(until, "until").isoformat())
+        couple = couples_table.c.couple_id
+        partner = (
+            sa.select(sa.literal("A").label("partner"))
+            .union_all(sa.select(sa.literal("B")))
+            .subquery("partners")
+        )
+
+        def end_week(order: Any) -> Any:
+            found = sa.select(a.c.week).where(
+                a.c.couple_id == couple, a.c.partner == partner.c.partner
+            )
+            if items is not None:
+                found = found.where(a.c.item.in_([str(i) for i in items]))
+            if until is not None:
+                found = found.where(a.c.week <= parse_date(until, "until").isoformat())
+            return found.order_by(order(a.c.week)).limit(1).scalar_subquery()
+
+        spans = self.scoped(
+            sa.select(
+                couple.label("couple_id"),
+                partner.c.partner,
+                end_week(sa.asc).label("first_week"),
+                end_week(sa.desc).label("last_week"),
+            ),
+            couple,
+        ).subquery("spans")
+        query = (
+            sa.select(spans)
+            .where(spans.c.first_week.is_not(None))
+            .order_by(spans.c.couple_id, spans.c.partner)
+        )
         columns = ["couple_id", "partner", "first_week", "last_week"]
         return frame(self.fetch(query), columns, days=["first_week", "last_week"])
 
@@ -494,14 +562,13 @@ class CouplesAndAnswers(AlertRecord):
         wanted = sorted({parse_date(w, "week").isoformat() for w in weeks})
         if not wanted:
             return {}
-        query = of_couples(
+        query = by_key_prefix(
             sa.select(a.c.couple_id, a.c.week, a.c.partner)
             .distinct()
-            # Both partners named, so the primary key finds each couple's week directly.
-            .where(a.c.instrument == CHECKIN, a.c.partner.in_(PARTNERS), a.c.week.in_(wanted)),
-            a.c.couple_id,
+            .where(a.c.instrument == CHECKIN, a.c.week.in_(wanted)),
             couple_ids,
         )
+        query = self.scoped(query, a.c.couple_id)
         out: dict[tuple[str, dt.date], set[str]] = {}
         for couple_id, week, partner in self.fetch(query):
             out.setdefault((couple_id, dt.date.fromisoformat(week)), set()).add(partner)
@@ -523,7 +590,8 @@ class CouplesAndAnswers(AlertRecord):
     def answer_history(self, couple_id: str) -> pd.DataFrame:
         """Every replaced value of a couple's answers, oldest first."""
         h = history_table
-        query = sa.select(h).where(h.c.couple_id == couple_id).order_by(h.c.id)
+        query = self.scoped(sa.select(h).where(h.c.couple_id == couple_id), h.c.couple_id)
+        query = query.order_by(h.c.id)
         return frame(self.read(query), [c.name for c in h.columns]).drop(columns="id")
 
     def answered_items(self, couple_id: str, partner: str, week: Any) -> dict[str, str]:
@@ -534,4 +602,4 @@ class CouplesAndAnswers(AlertRecord):
             a.c.partner == parse_partner(partner),
             a.c.week == parse_week(week).isoformat(),
         )
-        return {item: value for item, value in self.read(query)}
+        return {item: value for item, value in self.read(self.scoped(query, a.c.couple_id))}

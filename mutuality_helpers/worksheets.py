@@ -78,6 +78,9 @@ def write_worksheet(
     data_dir = store.data_dir
     params = form_parameters(couple_id, partner, week, str(data_dir))
     store.require_couple(params["couple_id"])
+    store.record_access(
+        "worksheet", params["couple_id"], f"{instrument}, partner {params['partner']}"
+    )
     source = Path(template) if template else config.NOTEBOOKS_DIR / WORKSHEET_NOTEBOOKS[instrument]
     try:
         # papermill's loader gives every cell the `tags` list its injector expects.

@@ -145,6 +145,15 @@ def backend(request, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _no_env_identity(monkeypatch):
+    # Nobody is logged in to a hub or acting as someone unless a test says so. Set first so
+    # that whatever a test (or `mutuality --as`) sets is undone after it.
+    for name in ("JUPYTERHUB_USER", "MUTUALITY_AS"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
 def _fixed_today(monkeypatch):
     # "Today" is fixed for every test, and for the servers and kernels tests start (they
     # inherit the environment): no test depends on the real date.

@@ -278,6 +278,51 @@ def test_another_weeks_answers_show_when_that_week_is_chosen(couple_store):
     assert form.fields["energy"].raw() == 5 and form.fields["reflection"].raw() is None
 
 
+def test_another_week_chosen_with_unsaved_answers_keeps_them_and_asks(couple_store):
+    earlier = WEEK - dt.timedelta(weeks=1)
+    form = make_form(couple_store)
+    form.set_values({"energy": 9, "reflection": "typed, not saved"})
+    form.week.value = earlier
+    # Nothing dropped: the page stays on its week, with what was typed, and asks.
+    assert form.selected_week() == WEEK and form.status == "unsaved"
+    assert form.fields["energy"].raw() == 9
+    assert form.fields["reflection"].raw() == "typed, not saved"
+    assert form.unsaved_box.layout.display == "flex"
+    assert "unsaved answers for the week of Monday 23 November 2026" in form.message
+    assert "Save them, or discard" in form.message and "Monday 16 November 2026?" in form.message
+    assert "unsaved answers" in all_text(form.feedback)  # said in the one feedback line
+    assert stored(couple_store) == {}
+    # Save them: saved for their week, then the week asked for opens.
+    form.keep_button.click()
+    assert form.status == "saved" and stored(couple_store)["energy"] == "9"
+    assert form.selected_week() == earlier and form.fields["energy"].raw() == 5
+    assert "now showing the week of Monday 16 November 2026" in form.message
+    assert form.unsaved_box.layout.display == "none"
+    # Unchanged answers ask nothing: a saved week, untouched, switches at once.
+    form.week.value = WEEK
+    assert form.selected_week() == WEEK and form.fields["energy"].raw() == 9
+    # Discard them: the week asked for opens; nothing of the discarded answers is saved.
+    form.set_values({"energy": 1})
+    form.week.value = earlier
+    assert form.status == "unsaved" and form.selected_week() == WEEK
+    form.discard_button.click()
+    assert form.status == "discarded" and form.selected_week() == earlier
+    assert "discarded" in form.message and stored(couple_store)["energy"] == "9"
+    assert stored(couple_store, week=earlier) == {}
+    form.week.value = WEEK
+    assert form.fields["energy"].raw() == 9
+
+
+def test_unsaved_answers_that_do_not_validate_stay_on_the_page(couple_store):
+    form = make_form(couple_store)
+    form.set_values({"reflection": "x" * 5000})
+    form.week.value = WEEK - dt.timedelta(weeks=2)
+    form.keep_button.click()
+    assert form.status == "invalid" and form.selected_week() == WEEK
+    assert form.fields["reflection"].raw() == "x" * 5000
+    assert stored(couple_store) == {}
+
+
 def test_a_saved_checkin_does_not_make_the_inventory_already_saved(couple_store):
     checkin = make_form(couple_store)
     checkin.set_values(CHECKIN)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import os
 import signal
 import sqlite3
 import subprocess
@@ -18,10 +19,12 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from reliability_worker import FIRST_WEEK, WEEK_ITEMS
 
 from mutuality_helpers.backup import backup, restore
 from mutuality_helpers.cli import main as cli_main
+from mutuality_helpers.database import WRITE_LOCK_KEY
 from mutuality_helpers.models import make_answer
 from mutuality_helpers.store import Store
 
@@ -55,6 +58,25 @@ def integrity(path: Path) -> str:
         con.close()
 
 
+def server_url() -> str | None:
+    """The PostgreSQL store's URL when this test runs on the server (``backend``), else None."""
+    return os.environ.get("MUTUALITY_STORE") or None
+
+
+def intact(data: Path) -> str:
+    """``"ok"`` when the store is whole and takes writes again after a writer was killed.
+
+    SQLite: ``PRAGMA integrity_check`` of the file. PostgreSQL (which keeps its own pages
+    whole): no dead writer still holds the store's write lock, and a write transaction runs.
+    """
+    if server_url() is None:
+        return integrity(data / "workbook.sqlite")
+    wait_for(lambda: not write_lock_held(data), 30, "the killed writer's lock to be released")
+    with Store(data) as store, store.atomic() as conn:
+        conn.execute(sa.text("SELECT 1"))
+    return "ok"
+
+
 def count_answers(data: Path, couple_id: str | None = None) -> int:
     with Store(data) as store:
         return len(store.answers(couple_id))
@@ -68,9 +90,20 @@ def wait_for(predicate, timeout: float = 60.0, what: str = "condition") -> None:
         time.sleep(0.01)
 
 
-def write_lock_held(path: Path) -> bool:
+def write_lock_held(data: Path) -> bool:
     """True while some process holds the store's write lock (we cannot take it at once)."""
-    con = sqlite3.connect(path, timeout=0, isolation_level=None)
+    url = server_url()
+    if url is not None:
+        import psycopg
+
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as pg:
+            held = pg.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND objid = %s",
+                (WRITE_LOCK_KEY & 0xFFFFFFFF,),
+            ).fetchone()
+            return bool(held and held[0])
+    con = sqlite3.connect(data / "workbook.sqlite", timeout=0, isolation_level=None)
     try:
         con.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError:
@@ -109,6 +142,7 @@ def big_answer_csv(path: Path, couples: int = 25, weeks: int = 50) -> int:
 # -- 1. concurrency --------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("backend")
 def test_two_partners_saving_at_once_lose_nothing(data_dir: Path) -> None:
     # No store yet: the two processes also race to create it, as on a first evening.
     procs = [worker("save", data_dir, partner, SAVES_PER_PARTNER) for partner in "AB"]
@@ -126,12 +160,13 @@ def test_two_partners_saving_at_once_lose_nothing(data_dir: Path) -> None:
         assert len(mine) == SAVES_PER_PARTNER
         assert list(mine["value"]) == [str(i % 11) for i in range(SAVES_PER_PARTNER)]
         assert set(mine["source"]) == {f"form:{partner}"}
-    assert integrity(data_dir / "workbook.sqlite") == "ok"
+    assert intact(data_dir) == "ok"
 
 
 # -- 2. crash safety -------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("backend")
 def test_sigkill_in_the_middle_of_an_import_writes_none_of_it(data_dir: Path, tmp_path: Path):
     big = tmp_path / "big.csv"
     rows = big_answer_csv(big)
@@ -139,8 +174,7 @@ def test_sigkill_in_the_middle_of_an_import_writes_none_of_it(data_dir: Path, tm
     proc = worker("stall-import", data_dir, big, marker)
     wait_for(marker.exists, what="the import to be mid-transaction")
     kill(proc)
-    store_file = data_dir / "workbook.sqlite"
-    assert integrity(store_file) == "ok"
+    assert intact(data_dir) == "ok"
     with Store(data_dir) as store:
         assert len(store.answers()) == 0
         assert store.couple_ids() == []  # couples are created in the same transaction
@@ -149,9 +183,10 @@ def test_sigkill_in_the_middle_of_an_import_writes_none_of_it(data_dir: Path, tm
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert count_answers(data_dir) == rows
-    assert integrity(store_file) == "ok"
+    assert intact(data_dir) == "ok"
 
 
+@pytest.mark.usefixtures("backend")
 def test_sigkill_in_the_middle_of_a_save_writes_none_of_it(data_dir: Path, tmp_path: Path):
     with Store(data_dir) as store:
         store.save_answers([make_answer("C1", "B", FIRST_WEEK, "energy", 7)], "form:B")
@@ -159,7 +194,7 @@ def test_sigkill_in_the_middle_of_a_save_writes_none_of_it(data_dir: Path, tmp_p
     proc = worker("stall-save", data_dir, marker)
     wait_for(marker.exists, what="the save to be mid-transaction")
     kill(proc)
-    assert integrity(data_dir / "workbook.sqlite") == "ok"
+    assert intact(data_dir) == "ok"
     with Store(data_dir) as store:
         frame = store.answers("C1")
         rows = list(zip(frame["partner"], frame["item"], frame["value"], strict=True))
@@ -169,12 +204,12 @@ def test_sigkill_in_the_middle_of_a_save_writes_none_of_it(data_dir: Path, tmp_p
         assert len(store.answers("C1")) == 2
 
 
+@pytest.mark.usefixtures("backend")
 def test_sigkill_while_the_real_cli_import_holds_the_write_lock(data_dir: Path, tmp_path: Path):
     """No hooks: kill ``mutuality import`` once it has held the write lock for a moment."""
     big = tmp_path / "big.csv"
     rows = big_answer_csv(big)
     Store(data_dir).close()
-    store_file = data_dir / "workbook.sqlite"
     proc = subprocess.Popen(
         [str(MUTUALITY), "import", str(big), "--data", str(data_dir)],
         stdout=subprocess.PIPE,
@@ -183,7 +218,7 @@ def test_sigkill_while_the_real_cli_import_holds_the_write_lock(data_dir: Path, 
     held_since = None
     deadline = time.monotonic() + 60
     while proc.poll() is None and time.monotonic() < deadline:
-        if write_lock_held(store_file):
+        if write_lock_held(data_dir):
             held_since = held_since or time.monotonic()
             if time.monotonic() - held_since > 0.05:
                 break
@@ -192,10 +227,11 @@ def test_sigkill_while_the_real_cli_import_holds_the_write_lock(data_dir: Path, 
         time.sleep(0.005)
     assert proc.poll() is None, "the import finished before it could be killed"
     kill(proc)
-    assert integrity(store_file) == "ok"
+    assert intact(data_dir) == "ok"
     assert count_answers(data_dir) in (0, rows)
 
 
+@pytest.mark.usefixtures("backend")
 def test_sigkill_during_a_stream_of_saves_keeps_every_committed_week_whole(data_dir: Path):
     Store(data_dir).close()
     committed: set[int] = set()
@@ -216,7 +252,7 @@ def test_sigkill_during_a_stream_of_saves_keeps_every_committed_week_whole(data_
         proc.stderr.close()
         # A week printed by the worker was committed before the kill: it must be there.
         committed |= {int(line) for line in out.split()}
-    assert integrity(data_dir / "workbook.sqlite") == "ok"
+    assert intact(data_dir) == "ok"
     with Store(data_dir) as store:
         frame = store.answers("C1")
     per_week = frame.groupby("week").size()

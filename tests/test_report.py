@@ -383,6 +383,7 @@ def test_all_renders_only_due_sessions(demo_data_dir, demo_store):
     assert not demo_store.report_is_current("D001", 1)
     done.unlink()
     assert ("D001", 1) in demo_store.due_sessions(["D001"])
+    assert not demo_store.report_is_current("D001", 99)  # no such session: no current report
 
 
 @pytest.mark.slow

@@ -218,6 +218,16 @@ def test_switching_couple_keeps_what_was_typed(workbook, demo_store, clock):
     workbook.couple.value = "D004"
     assert workbook.session.value == number
     assert workbook.agreements.value == "Half-typed agreement"
+    # Typing paused (the draft kept already) before the switch: still said, every time.
+    workbook.notes.value = "Typed, then a pause"
+    clock.pause()
+    workbook.couple.value = "D002"
+    assert "notes you typed for D004" in workbook.message and "are kept" in workbook.message
+    workbook.couple.value = "D004"
+    assert workbook.notes.value == "Typed, then a pause"  # back, still not saved
+    workbook.save_notes_button.click()
+    workbook.couple.value = "D002"
+    assert workbook.message == "Showing couple D002."  # saved: nothing to warn about
 
 
 def test_notes_typed_with_today_chosen_go_into_the_recorded_session(workbook, demo_store, clock):

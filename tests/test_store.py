@@ -405,3 +405,36 @@ def test_a_store_from_before_alembic_without_a_usable_version_is_refused_untouch
     else:
         update = "UPDATE meta SET value = ? WHERE key = 'schema_version'"
         refused_untouched(data_dir, drop, (update, (version,)))
+
+
+def test_key_seeking_reads_agree_with_the_answers_they_summarise(demo_store):
+    # answer_spans, answers_between over a week range and couple_names seek the answers'
+    # key instead of scanning the store; they must say what a scan of every answer says.
+    every = demo_store.answers()
+    checkin = get_instrument("weekly_checkin").item_ids
+    mine = every.loc[every["item"].isin(checkin) & (every["week"] <= "2026-10-05")]
+    expected = (
+        mine.groupby(["couple_id", "partner"])["week"]
+        .agg(first_week="min", last_week="max")
+        .reset_index()
+    )
+    spans = demo_store.answer_spans(checkin, until="2026-10-05")
+    pd.testing.assert_frame_equal(
+        spans.sort_values(["couple_id", "partner"]).reset_index(drop=True),
+        expected,
+        check_dtype=False,
+    )
+    window = demo_store.answers_between(["energy", "share_repair"], "2026-09-07", "2026-09-28")
+    scanned = every.loc[
+        every["item"].isin(["energy", "share_repair"])
+        & every["week"].between("2026-09-07", "2026-09-28")
+    ]
+    key = ["couple_id", "partner", "week", "item"]
+    assert (
+        window.sort_values(key)[key].values.tolist()
+        == scanned.sort_values(key)[key].values.tolist()
+    )
+    assert len(window) > 0
+    pd.testing.assert_frame_equal(
+        demo_store.couple_names(), demo_store.couples()[["couple_id", "name_a", "name_b"]]
+    )

@@ -57,6 +57,7 @@ CONDA_NAMES: dict[str, str] = {
     "uv": "uv",
     "psutil": "psutil",
     "zxing-cpp": "zxing-cpp",
+    "jupyterhub": "jupyterhub",
 }
 HEADER = """\
 # Conda / Binder environment (conda-forge): pyproject.toml's dependencies at uv.lock's

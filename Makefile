@@ -51,7 +51,7 @@ $(UV):
 
 $(INSTALLED): uv.lock pyproject.toml | $(UV)
 	@echo "make: installing the exact Python packages of uv.lock (with the test extra) into $(VENV)"
-	$(UV) sync --locked --extra test --python $(BIN)/python
+	$(UV) sync --locked --extra test --compile-bytecode --python $(BIN)/python
 	@touch $@
 
 system-deps: ## Install the Debian packages for PDFs and browser tests (says which first; needs root, else names what is missing)

@@ -7,8 +7,16 @@ start fast: pandas, SQLAlchemy, ipywidgets and Altair load only for what needs t
 
 from __future__ import annotations
 
+import sys
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+# Altair imports jsonschema, whose format checkers import ``rfc3987_syntax`` when it is
+# installed (Jupyter's event schemas pull it in): it compiles some forty Lark grammars on
+# import, seconds before a notebook can draw its first chart, for an "iri" format check
+# no chart and no form of ours uses. jsonschema skips that one check when the import
+# fails; a process that has imported it already keeps it.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 __version__ = __import__("importlib.metadata").metadata.version("mutuality-workbook")
 

@@ -169,6 +169,8 @@ def caseload(
     as_of_s = as_of_s.astype("datetime64[us]").rename("as_of")
     if len(as_of_s):
         start = window_start(as_of_s.min(), t.window_weeks)
+        # A week range is read through the answers' key, couple by couple (see
+        # Store.answers_between), not by a scan of every answer in the store.
         answers = store.answers_between(JUDGED_ITEMS, start, as_of_s.max())
     else:
         answers = store.answers_between(JUDGED_ITEMS, "1970-01-05", "1970-01-05")

@@ -20,7 +20,7 @@ from .exceptions import MutualityError
 from .feedback import attempt, notice, show_message
 from .instruments import DOMAIN_LABELS, SHARE_DOMAINS
 from .presentation import fragment
-from .session_ui import TEMPLATE, SessionWorkbook, open_store, svg_widget
+from .session_ui import TEMPLATE, SessionWorkbook, open_store
 from .store import Store
 from .validation import parse_date
 from .voila_guard import refusal
@@ -82,7 +82,6 @@ class CaseloadView:
         call_later: CallLater | None = None,
     ):
         from .caseload_table import caseload
-        from .charts import caseload_chart
 
         self.store = store
         self.today = today
@@ -123,8 +122,9 @@ class CaseloadView:
         if self.frame.empty:
             children: list[widgets.Widget] = [widgets.HTML("<p>No couples yet.</p>")]
         else:
+            # No chart above the table: its rows carry each status with its colour, and
+            # drawing a chart would load Altair and start vl-convert (seconds at Run All).
             children = [
-                svg_widget(caseload_chart(self.frame), "mutuality-caseload-chart"),
                 self.table,
                 self.feedback,
                 self.workbook_area,

@@ -37,9 +37,24 @@ STATUS_LABELS: dict[str, str] = {
 }
 
 
+#: Each status's colour (Okabe-Ito), the same in the charts and the caseload table.
+STATUS_COLOURS: dict[str, str] = {
+    "balanced": "#009E73",
+    "seasonal": "#56B4E9",
+    "drifting": "#CC79A7",
+    "chronic": "#D55E00",
+    "insufficient_data": "#BBBBBB",
+}
+
+
 def status_label(status: str | None) -> str:
     """A status as people read it (an unknown one as it is)."""
     return STATUS_LABELS.get(status or "", status or MISSING)
+
+
+def status_colour(status: str | None) -> str:
+    """A status's colour (grey for none or an unknown one)."""
+    return STATUS_COLOURS.get(status or "", STATUS_COLOURS["insufficient_data"])
 
 
 # -- names ---------------------------------------------------------------------------------

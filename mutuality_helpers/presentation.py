@@ -35,6 +35,7 @@ FILTERS = {
     "percent": formatting.percent,
     "signed": formatting.signed,
     "status_label": formatting.status_label,
+    "status_colour": formatting.status_colour,
     "reason_label": formatting.reason_label,
     "day_name": formatting.day_name,
 }

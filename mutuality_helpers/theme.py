@@ -16,19 +16,12 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from .formatting import STATUS_LABELS
+from .formatting import STATUS_COLOURS, STATUS_LABELS
 
 THEME = "mutuality"
 FONT = "DejaVu Sans"
 #: Okabe-Ito colours: distinguishable with every common colour-vision deficiency.
 PARTNER_COLOURS: dict[str, str] = {"A": "#0072B2", "B": "#E69F00"}
-STATUS_COLOURS: dict[str, str] = {
-    "balanced": "#009E73",
-    "seasonal": "#56B4E9",
-    "drifting": "#CC79A7",
-    "chronic": "#D55E00",
-    "insufficient_data": "#BBBBBB",
-}
 NEUTRAL = "#666666"
 #: Timelines show at most this many weeks by default (a session looks back about half a year).
 DEFAULT_WEEKS = 26

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import altair as alt
 import pandas as pd
@@ -273,3 +275,16 @@ def test_couple_without_answers_still_gets_every_chart(store):
     assert set(built) == KEYS
     for chart in built.values():
         assert "config" in chart.to_dict()
+
+
+def test_drawing_charts_skips_the_iri_grammars():
+    # rfc3987_syntax compiles ~40 Lark grammars on import (seconds before the first chart);
+    # the package keeps jsonschema from loading it, and a chart still renders to SVG.
+    code = (
+        "import sys; import mutuality_helpers.charts, mutuality_helpers.theme as t, altair as alt, "
+        "pandas as pd; "
+        "svg = t.to_svg(alt.Chart(pd.DataFrame({'x': [1, 2]})).mark_point().encode(x='x:Q')); "
+        "print(sys.modules.get('rfc3987_syntax', 'absent'), svg.startswith('<svg'))"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "None True"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 
 import ipywidgets as widgets
 import pytest
@@ -340,7 +342,29 @@ def test_caseload_is_worst_first(demo_store):
     assert view.frame["couple_id"].iloc[0] == "D004"
     table = view.table.value
     assert table.index("D004") < table.index("D001")
-    assert "<svg" in view.widget.children[0].value
+    assert view.widget.children[0] is view.table
+
+
+def test_caseload_rows_show_each_status_with_its_colour(demo_store):
+    from mutuality_helpers.formatting import STATUS_COLOURS, STATUS_LABELS
+    from mutuality_helpers.instruments import SHARE_DOMAINS
+
+    view = CaseloadView(demo_store)
+    table = view.table.value
+    first = view.frame.iloc[0]
+    for status in {first[d] for d in SHARE_DOMAINS}:
+        swatch = f"background:{STATUS_COLOURS[status]}'></span>{STATUS_LABELS[status]}"
+        assert swatch in table
+
+
+def test_the_caseload_loads_no_chart_library(demo_data_dir):
+    code = (
+        "import sys; from mutuality_helpers.caseload_ui import CaseloadView; "
+        f"CaseloadView.open(None, {str(demo_data_dir)!r}); "
+        "print([m for m in ('altair', 'vl_convert') if m in sys.modules])"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_caseload_rows_say_what_needs_attention(demo_store):

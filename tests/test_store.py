@@ -92,6 +92,9 @@ def test_couples_overview(store):
     assert frame.loc["C001", "last_answer"] == pd.Timestamp("2026-09-14")
     assert frame.loc["C002", "weeks_answered"] == 0
     assert pd.isna(frame.loc["C002", "last_answer"])
+    names = store.couple_names()
+    assert names.columns.tolist() == ["couple_id", "name_a", "name_b"]
+    assert names.equals(store.couples()[["couple_id", "name_a", "name_b"]])
 
 
 def test_sessions_are_numbered_and_judged_as_of_their_week(store):

@@ -620,13 +620,7 @@ def test_session_workbook_charts_render_in_jupyterlab(jupyterlab, page, tmp_path
             .first.wait_for(timeout=90_000)
         ),
     }
-    for name, action in steps.items():
-        try:
-            action()
-        except Exception as exc:  # noqa: BLE001 -- say which step, with the server's log
-            page.screenshot(path=str(tmp_path / "failure.png"))
-            log = (tmp_path / "lab.log").read_text(errors="replace")[-2000:]
-            pytest.fail(f"step {name!r} failed: {exc}\nscreenshot: {tmp_path}/failure.png\n{log}")
+    _steps(page, tmp_path, steps)
     charts = page.locator(".mutuality-workbook .mutuality-charts").locator("svg, canvas")
     assert charts.count() >= 3
     assert "Traceback" not in page.locator(".jp-OutputArea").first.inner_text()

@@ -33,7 +33,14 @@ from .instruments import CHECKIN
 from .models import Answer, make_couple
 from .roles import PARTNER
 from .schema import answers_table, couples_table, erased_table, history_table
-from .validation import parse_couple_id, parse_date, parse_partner, parse_week, week_of
+from .validation import (
+    PARTNERS,
+    parse_couple_id,
+    parse_date,
+    parse_partner,
+    parse_week,
+    week_of,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -87,14 +94,12 @@ def by_key_prefix(query: sa.Select[Any], couple_ids: Iterable[str] | str | None)
     of scanning every answer of the store (17 M rows in a large practice) for a week range.
     """
     a = answers_table
-    couples = (
-        sa.select(couples_table.c.couple_id).scalar_subquery()
-        if couple_ids is None
-        else [couple_ids]
-        if isinstance(couple_ids, str)
-        else list(couple_ids)
-    )
-    return query.where(a.c.couple_id.in_(couples), a.c.partner.in_(["A", "B"]))
+    if couple_ids is None:
+        every = sa.select(couples_table.c.couple_id).scalar_subquery()
+        query = query.where(a.c.couple_id.in_(every))
+    else:
+        query = of_couples(query, a.c.couple_id, couple_ids)
+    return query.where(a.c.partner.in_(PARTNERS))
 
 
 def frame(
@@ -517,11 +522,9 @@ class CouplesAndAnswers(AlertRecord):
         """
         a = answers_table
         couple = couples_table.c.couple_id
-        partner = (
-            sa.select(sa.literal("A").label("partner"))
-            .union_all(sa.select(sa.literal("B")))
-            .subquery("partners")
-        )
+        partner = sa.union_all(
+            *(sa.select(sa.literal(p).label("partner")) for p in PARTNERS)
+        ).subquery("partners")
 
         def end_week(order: Any) -> Any:
             found = sa.select(a.c.week).where(

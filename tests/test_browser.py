@@ -154,15 +154,21 @@ def _fill_in_and_save(page) -> None:
     # Sliders start in the middle of their range (itself an answer).
     _move_slider(page, form, "energy", 5, 7)
     _move_slider(page, form, "teamwork", 3, 4)
-    _move_slider(page, form, "share_repair", 50, 30)
-    _move_slider(page, form, "share_connection", 50, 60)
-    _move_slider(page, form, "share_emotional_labour", 50, 45)
-    _move_slider(page, form, "share_practical_load", 50, 52)
     _move_slider(page, form, "personal_work_self", 2, 3)
     _move_slider(page, form, "personal_work_partner", 2, 1)
-    form.locator(".mutuality-item-share_repair .mutuality-readout").get_by_text(
-        "You 30% / partner 70%"
-    ).wait_for()
+    for item in ("share_repair", "share_connection", "share_emotional_labour",
+                 "share_practical_load"):  # fmt: skip
+        _move_slider(page, form, item, 50, int(ENTERED[item]))
+    # A person looks before tapping Save: each share's readout is drawn by the kernel, so
+    # once the last one shows its value the kernel holds every slider moved before it.
+    # (ipywidgets holds back a slider's newest value while its previous one is in flight,
+    # and a click can overtake it, so an instant Save could store the value before.)
+    for item in ("share_repair", "share_connection", "share_emotional_labour",
+                 "share_practical_load"):  # fmt: skip
+        you = int(ENTERED[item])
+        form.locator(f".mutuality-item-{item} .mutuality-readout").get_by_text(
+            f"You {you}% / partner {100 - you}%"
+        ).wait_for()
     form.locator(".mutuality-tag-illness").click()
     form.locator(".mutuality-tag-caregiving").click()
     form.locator(".mutuality-input-reflection textarea").fill(REFLECTION)

@@ -274,6 +274,24 @@ def _answer_and_save(page, form, felt_safe: str, talk_alone: str) -> str:
     return feedback.inner_text()
 
 
+def test_save_tapped_right_after_a_slider_saves_what_the_slider_shows(form_server, page, data_dir):
+    """ipywidgets sends a slider's newest value only once the kernel has answered its last
+    one, but a click goes at once: the page holds Save back until every value has gone."""
+    server = form_server(pool=1)
+    form = _open_form(page, server.link("C001", "A"))
+    # The page script sees the widget models it watches (a Voila that hid them fails here).
+    assert page.evaluate("Object.keys(window.jupyterapp.widgetManager._models).length") > 10
+    handle = form.locator(".mutuality-input-share_practical_load .noUi-handle")
+    handle.focus()
+    for _ in range(15):
+        handle.press("ArrowRight")
+    form.locator(".mutuality-save").click()  # at once, as a quick thumb does
+    form.locator(".mutuality-feedback").get_by_text("Saved.").wait_for()
+    assert handle.get_attribute("aria-valuenow") in ("65", "65.0")
+    got, _sources = _stored(data_dir, "A")
+    assert got["share_practical_load"] == "65"
+
+
 def _safety_checked(form) -> int:
     return form.locator(
         ".mutuality-input-safety_felt_safe input:checked, "

@@ -16,6 +16,9 @@ templates/html/forms.html.j2). Whenever the widgets change the page it:
   Save is stopped with a message until that part is retyped. Nothing is lost: the text
   stays in the box as typed.
 
+- holds a click on the form's buttons until every value a control holds back has been
+  sent (so Save saves what the controls show).
+
 It adds no content a partner answers with and sends nothing anywhere. */
 (function () {
   "use strict";
@@ -123,6 +126,7 @@ It adds no content a partner answers with and sends nothing anywhere. */
   }
 
   function enhance() {
+    collectModels(); // known before the first click (they resolve a moment later)
     // Voila moves the rendered cells into its own shell: that panel is the page's main part.
     var cells = document.getElementById("rendered_cells");
     if (cells && !document.querySelector("main, [role='main']")) set(cells, "role", "main");
@@ -192,6 +196,60 @@ It adds no content a partner answers with and sends nothing anywhere. */
       true
     );
   });
+
+  /* ipywidgets sends a control's newest value only once the kernel has answered the one
+  before (it holds the rest back), but a button's click goes at once: a Save tapped right
+  after moving a slider could reach the kernel first and save the value before. So a
+  click on a form's button waits until no widget holds a value back, then goes. */
+  var models = new Set(); // the page's widget models, as the widget manager resolves them
+  function collectModels() {
+    var manager = window.jupyterapp && window.jupyterapp.widgetManager;
+    var pending = manager && manager._models; // ipywidgets' base manager: id -> Promise
+    if (!pending) return;
+    Object.keys(pending).forEach(function (id) {
+      Promise.resolve(pending[id]).then(function (model) {
+        models.add(model);
+      }, function () {});
+    });
+  }
+  function holdsValueBack() {
+    collectModels();
+    var held = false;
+    models.forEach(function (model) {
+      if (model._msg_buffer) held = true;
+    });
+    return held;
+  }
+  var HOLD_LIMIT_MS = 10000; // a kernel that never answers: the click goes anyway
+  var waiting = null; // the button whose click waits
+  var releasing = false; // the held click going on its way
+  document.addEventListener(
+    "click",
+    function (event) {
+      var button = event.target.closest && event.target.closest(".mutuality-form button");
+      if (!button || releasing) return;
+      if (!waiting && !holdsValueBack()) return;
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      if (waiting) return; // a second tap while the first waits is the same click
+      waiting = button;
+      var started = Date.now();
+      (function go() {
+        if (holdsValueBack() && Date.now() - started < HOLD_LIMIT_MS) {
+          window.setTimeout(go, 20);
+          return;
+        }
+        waiting = null;
+        releasing = true;
+        try {
+          button.click();
+        } finally {
+          releasing = false;
+        }
+      })();
+    },
+    true
+  );
 
   document.addEventListener(
     "click",

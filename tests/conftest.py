@@ -154,6 +154,14 @@ def _no_env_identity(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _no_report_worker(monkeypatch):
+    # `mutuality report` renders in-process in tests: no test leaves a warm report worker
+    # behind. tests/test_render_worker.py turns the worker on (and stops every one it starts).
+    monkeypatch.setenv("MUTUALITY_WORKER", "off")
+    monkeypatch.delenv("MUTUALITY_WORKER_IDLE", raising=False)
+
+
+@pytest.fixture(autouse=True)
 def _fixed_today(monkeypatch):
     # "Today" is fixed for every test, and for the servers and kernels tests start (they
     # inherit the environment): no test depends on the real date.

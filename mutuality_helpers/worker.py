@@ -18,9 +18,12 @@ Who may use a worker:
   runs as the same account (``SO_PEERCRED``, Linux);
 - ``<digest>`` covers everything a render depends on besides the data folder: the account,
   ``--as``/``MUTUALITY_AS``, ``JUPYTERHUB_USER``, the store URL, every other ``MUTUALITY_*``
-  and ``PG*`` variable, the Python and the package. A worker was started with the very
-  same environment, so it renders with the caller's rights and no one else's; a change of
-  any of those finds (or starts) another worker.
+  and ``PG*`` variable, the Python, the package and its version. A worker was started with
+  the very same environment, so it renders with the caller's rights and no one else's; a
+  change of any of those finds (or starts) another worker.
+
+A command interrupted (Ctrl-C) while its report renders in the worker stops waiting; the
+worker still finishes that report (it is written and recorded as usual).
 
 How long it lives: until ``mutuality worker stop``, SIGTERM, or :data:`IDLE_ENV` seconds
 (default :data:`DEFAULT_IDLE_S`) without a report. A worker that died leaves a socket
@@ -115,7 +118,10 @@ def _identity() -> tuple[str, str]:
         or k == HUB_USER_ENV
         or k.startswith("PG")
     )
-    seen = [os.getuid(), account, sys.executable, str(config.PACKAGE_DIR), env]
+    from . import __version__
+
+    # The installed version too: after an upgrade, reports come from the new code.
+    seen = [os.getuid(), account, sys.executable, str(config.PACKAGE_DIR), __version__, env]
     digest = hashlib.sha256(json.dumps(seen).encode()).hexdigest()[:16]
     return re.sub(r"[^A-Za-z0-9._@-]", "_", user)[:32], digest
 

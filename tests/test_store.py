@@ -420,12 +420,16 @@ def test_a_week_range_read_a_week_to_a_row_gives_every_answer_of_a_scan(store, i
     # weekly_rows): the same answers, numbers and instruments as reading them one by one.
     weeks = ["2026-09-07", "2026-09-14", "2026-09-21", "2026-09-28"]
     given = [
-        ("C001", "A", weeks[0], "share_repair", 30), ("C001", "B", weeks[0], "share_repair", 70),
-        ("C001", "A", weeks[1], "energy", 0), ("C001", "A", weeks[1], "reflection", "a week"),
-        ("C001", "B", weeks[2], "personal_work_self", 4), ("C002", "A", weeks[2], "demands", "work"),
-        ("C002", "B", weeks[3], "share_connection", 50), ("C002", "B", weeks[3], "energy", 10),
+        ("C001", "A", weeks[0], "share_repair", 30),
+        ("C001", "B", weeks[0], "share_repair", 70),
+        ("C001", "A", weeks[1], "energy", 0),
+        ("C001", "A", weeks[1], "reflection", "a week"),
+        ("C001", "B", weeks[2], "personal_work_self", 4),
+        ("C002", "A", weeks[2], "demands", "work"),
+        ("C002", "B", weeks[3], "share_connection", 50),
+        ("C002", "B", weeks[3], "energy", 10),
         ("C002", "A", "2026-10-05", "share_repair", 40),  # after the range
-    ]  # fmt: skip
+    ]
     store.save_answers([make_answer(*row) for row in given], source="test")
     window = store.answers_between(items, weeks[0], weeks[-1])
     every = store.answers_between(None, weeks[0], weeks[-1])

@@ -1,10 +1,12 @@
 """Benchmark: judge a whole caseload (1,000 couples x 104 weeks) and one couple alone.
 
-Run: ``.venv/bin/python benchmarks/bench_judgement.py [--couples N] [--weeks N] [--quick]``
-(default 10,000 couples, about 17 M answers; ``--quick`` or ``BENCH_QUICK=1``: 1,000
-couples, one run each)
+Run: ``.venv/bin/python benchmarks/bench_judgement.py [--couples N] [--weeks N] [--quick]
+[--store-dir DIR]`` (default 10,000 couples, about 17 M answers; ``--quick`` or
+``BENCH_QUICK=1``: 1,000 couples, one run each; ``--store-dir``: keep the generated store in
+``DIR/data`` and reuse it on later runs of the same size, so changes can be timed again
+without the minutes of generating it)
 
-A real store is generated in a temporary folder (bulk-inserted; generation is not
+A real store is generated in a temporary folder or ``--store-dir`` (bulk-inserted; generation is not
 timed), then the script times, each as the best of a few runs:
 
 - the baseline: reading every judged answer of every couple, all weeks
@@ -282,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
         args.runs = 1 if args.quick else 3
 
     with tempfile.TemporaryDirectory() as tmp:
+        if args.store_dir is not None:
+            args.store_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner-only data
         data = (args.store_dir or Path(tmp)) / "data"
         if args.store_dir is not None and (data / "READY").exists():
             n_rows = reuse(data, args.couples, args.weeks)
@@ -292,6 +296,7 @@ def main(argv: list[str] | None = None) -> int:
                 start = time.perf_counter()
                 n_rows = generate(store, args.couples, args.weeks)
             # Marks a complete store: an interrupted generation is not reused.
+            (data / "READY").touch(mode=0o600)
             (data / "READY").write_text(f"{args.couples} {args.weeks} {n_rows}\n")
             print(f"generated {args.couples} couples x {args.weeks} weeks: {n_rows:,} answers "
                   f"in {time.perf_counter() - start:.1f} s (not part of the figures)")  # fmt: skip

@@ -36,7 +36,8 @@ def is_scratch(name: str) -> bool:
     return name.startswith(".") and PART in name
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs (one of another account's counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -49,7 +50,7 @@ def _alive(pid: int) -> bool:
 def _abandoned(path: Path, now: float) -> bool:
     found = _PID.search(path.name)
     if found is not None:
-        return not _alive(int(found.group(1)))
+        return not process_alive(int(found.group(1)))
     try:
         return now - path.lstat().st_mtime > ORPHAN_AGE_S
     except OSError:
@@ -93,7 +94,7 @@ def sweep_kernel_folders(root: str | os.PathLike | None = None) -> list[Path]:
         except OSError:
             continue
         found = _PID.search(f"-{path.name[len(KERNEL_PREFIX) :]}")
-        gone = not _alive(int(found.group(1))) if found else _abandoned(path, now)
+        gone = not process_alive(int(found.group(1))) if found else _abandoned(path, now)
         if mine and gone:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)

@@ -59,6 +59,7 @@ from typing import Any
 
 from . import config
 from .exceptions import ReportError
+from .scratch import process_alive
 
 #: ``off`` (or ``0``, ``no``, ``false``): ``mutuality report`` renders in its own process.
 ENABLE_ENV = "MUTUALITY_WORKER"
@@ -203,7 +204,7 @@ def stop(data: str | os.PathLike[str] | None = None, wait_s: float = 60.0) -> di
     if last is None:
         return None
     deadline = time.monotonic() + wait_s
-    while _alive(int(last["pid"])) and time.monotonic() < deadline:
+    while process_alive(int(last["pid"])) and time.monotonic() < deadline:
         time.sleep(0.02)
     return last
 
@@ -288,16 +289,6 @@ def _spawn(data: Path, idle_s: float | None) -> None:
             launcher.wait(timeout=START_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             launcher.kill()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # -- the worker ------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ def _worker_pids(data: Path) -> list[int]:
 def _wait_gone(pid: int, timeout: float = 60) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not worker._alive(pid):
+        if not worker.process_alive(pid):
             return True
         time.sleep(0.05)
     return False
@@ -119,7 +119,7 @@ def test_worker_status_start_and_stop(workers, capsys):
 
     code, out, _ = run(capsys, "worker", "stop", "--data", str(workers))
     assert code == 0 and out == f"report worker (pid {state['pid']}) stopped after 0 report(s)\n"
-    assert not worker._alive(state["pid"])
+    assert not worker.process_alive(state["pid"])
     assert not Path(state["socket"]).exists()
     assert run(capsys, "worker", "stop", "--data", str(workers))[1].startswith("no report worker")
 

@@ -1,10 +1,12 @@
 """Benchmark: judge a whole caseload (1,000 couples x 104 weeks) and one couple alone.
 
-Run: ``.venv/bin/python benchmarks/bench_judgement.py [--couples N] [--weeks N] [--quick]``
-(default 10,000 couples, about 17 M answers; ``--quick`` or ``BENCH_QUICK=1``: 1,000
-couples, one run each)
+Run: ``.venv/bin/python benchmarks/bench_judgement.py [--couples N] [--weeks N] [--quick]
+[--store-dir DIR]`` (default 10,000 couples, about 17 M answers; ``--quick`` or
+``BENCH_QUICK=1``: 1,000 couples, one run each; ``--store-dir``: keep the generated store in
+``DIR/data`` and reuse it on later runs of the same size, so changes can be timed again
+without the minutes of generating it)
 
-A real store is generated in a temporary folder (bulk-inserted; generation is not
+A real store is generated in a temporary folder or ``--store-dir`` (bulk-inserted; generation is not
 timed), then the script times, each as the best of a few runs:
 
 - the baseline: reading every judged answer of every couple, all weeks
@@ -252,12 +254,29 @@ def child_peak(data: Path, today: dt.date) -> tuple[float, float, float]:
     return seconds, rss, traced
 
 
+def reuse(data: Path, couples: int, weeks: int) -> int:
+    """The answer count of a store kept by ``--store-dir``, refusing one of another size."""
+    kept_couples, kept_weeks, n_rows = (int(x) for x in (data / "READY").read_text().split())
+    if (kept_couples, kept_weeks) != (couples, weeks):
+        raise SystemExit(
+            f"{data} holds {kept_couples} couples x {kept_weeks} weeks, not {couples} x {weeks}"
+        )
+    return n_rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--couples", type=int, default=None, help="default 10000 (quick: 1000)")
     parser.add_argument("--weeks", type=int, default=104)
     parser.add_argument("--runs", type=int, default=None, help="default 3 (quick: 1)")
     parser.add_argument("--quick", action="store_true", default=bool(os.environ.get("BENCH_QUICK")))
+    parser.add_argument(
+        "--store-dir",
+        type=Path,
+        default=None,
+        help="keep the generated store in DIR/data and reuse it when DIR already holds one "
+        "(generating 10,000 couples takes minutes; the couples and weeks must match)",
+    )
     args = parser.parse_args(argv)
     if args.couples is None:
         args.couples = 1000 if args.quick else 10_000
@@ -265,12 +284,22 @@ def main(argv: list[str] | None = None) -> int:
         args.runs = 1 if args.quick else 3
 
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data"
-        with Store(data) as store:
-            start = time.perf_counter()
-            n_rows = generate(store, args.couples, args.weeks)
-        print(f"generated {args.couples} couples x {args.weeks} weeks: {n_rows:,} answers "
-              f"in {time.perf_counter() - start:.1f} s (not part of the figures)")  # fmt: skip
+        if args.store_dir is not None:
+            args.store_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner-only data
+        data = (args.store_dir or Path(tmp)) / "data"
+        if args.store_dir is not None and (data / "READY").exists():
+            n_rows = reuse(data, args.couples, args.weeks)
+            print(f"reused {args.couples} couples x {args.weeks} weeks in {data}: "
+                  f"{n_rows:,} answers")  # fmt: skip
+        else:
+            with Store(data) as store:
+                start = time.perf_counter()
+                n_rows = generate(store, args.couples, args.weeks)
+            # Marks a complete store: an interrupted generation is not reused.
+            (data / "READY").touch(mode=0o600)
+            (data / "READY").write_text(f"{args.couples} {args.weeks} {n_rows}\n")
+            print(f"generated {args.couples} couples x {args.weeks} weeks: {n_rows:,} answers "
+                  f"in {time.perf_counter() - start:.1f} s (not part of the figures)")  # fmt: skip
 
         # Memory first, in a fresh process, so nothing else in this one inflates it.
         # "Today" is the Sunday after the last generated week, whatever the clock says.

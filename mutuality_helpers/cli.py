@@ -805,8 +805,49 @@ def summary(store: Store, couple: str, as_of: str | None, as_json: bool) -> None
     help="Parallel workers for many reports (default: one per CPU, at most 4).",
 )
 @click.option("--force", is_flag=True, help="With --all: render current reports again too.")
-@data_option
+@click.option(
+    "--no-worker",
+    is_flag=True,
+    help="Render one report in this process, not in the warm report worker "
+    "(see: mutuality worker --help).",
+)
+@DATA_OPTION
+@STORE_OPTION
 def report(
+    data: Path | None,
+    couple: str | None,
+    session: int | None,
+    all_sessions: bool,
+    as_of: str | None,
+    include_reflections: bool,
+    paper: str,
+    jobs: int | None,
+    force: bool,
+    no_worker: bool,
+) -> None:
+    """Render session report PDFs: <data>/reports/<couple>/session-<n>.pdf (owner-only)."""
+    from . import worker
+    from .store import Store
+
+    if couple is not None and not all_sessions and not no_worker and worker.enabled():
+        # One report: the warm worker renders it (validation included), without this
+        # process importing the store or the report machinery at all.
+        wanted = {"couple": couple, "session": session, "as_of": as_of}
+        wanted |= {"include_reflections": include_reflections, "paper": paper}
+        answer = worker.render(config.data_dir(data), wanted)
+        if answer is not None:
+            click.echo(answer.out, nl=False)
+            click.echo(answer.err, nl=False, err=True)
+            if answer.code:
+                click.get_current_context().exit(answer.code)
+            return
+    with Store(data, create=False) as store:
+        _report(
+            store, couple, session, all_sessions, as_of, include_reflections, paper, jobs, force
+        )
+
+
+def _report(
     store: Store,
     couple: str | None,
     session: int | None,
@@ -817,7 +858,7 @@ def report(
     jobs: int | None,
     force: bool,
 ) -> None:
-    """Render session report PDFs: <data>/reports/<couple>/session-<n>.pdf (owner-only)."""
+    """``mutuality report`` in this process."""
     from .batch import default_jobs, render_reports
     from .render import render_one
     from .report import plan
@@ -848,6 +889,88 @@ def report(
         click.echo(f"mutuality: {outcome.error}", err=True)
     if failed:
         raise MutualityError(f"{len(failed)} of {len(outcomes)} report(s) failed")
+
+
+@cli.group(name="worker")
+@DATA_OPTION
+@STORE_OPTION
+@click.pass_context
+def worker_group(ctx: click.Context, data: Path | None) -> None:
+    """The warm report worker that renders `mutuality report COUPLE` (one per data folder and user).
+
+    \b
+    mutuality worker status [--json]     whether one runs: pid, idle time, reports served
+    mutuality worker start [--idle SECONDS]
+    mutuality worker stop
+    """
+    ctx.ensure_object(dict)["data"] = data
+
+
+def _worker_data(data: Path | None) -> Path:
+    if data is None:  # the group's --data (mutuality worker --data DIR status)
+        data = (click.get_current_context().obj or {}).get("data")
+    return config.data_dir(data)
+
+
+def _describe_worker(state: dict[str, Any]) -> str:
+    ready = "ready" if state["ready"] else "starting"
+    doing = "rendering a report" if state["busy"] else f"idle {state['idle_s']:.0f} s"
+    return (
+        f"report worker: pid {state['pid']}, {ready}, {doing} (stops after "
+        f"{state['idle_timeout_s']:.0f} s idle), {state['served']} report(s) served, "
+        f"{state['kernels']} kernel(s) started"
+    )
+
+
+@worker_group.command(name="status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a line.")
+@DATA_OPTION
+@STORE_OPTION
+def worker_status(data: Path | None, as_json: bool) -> None:
+    """Say whether a report worker runs for the data folder (and you): pid, idle, served."""
+    from . import worker
+
+    folder = _worker_data(data)
+    state = worker.status(folder)
+    if as_json:
+        click.echo(json.dumps({"running": state is not None, **(state or {})}, indent=2))
+    elif state is None:
+        click.echo(f"no report worker runs for {folder} (mutuality report starts one)")
+    else:
+        click.echo(_describe_worker(state))
+
+
+@worker_group.command(name="start")
+@click.option(
+    "--idle",
+    "idle_s",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    metavar="SECONDS",
+    help="Exit after this long without a report (default: $MUTUALITY_WORKER_IDLE, else 600).",
+)
+@DATA_OPTION
+@STORE_OPTION
+def worker_start(data: Path | None, idle_s: float | None) -> None:
+    """Start the report worker now (mutuality report starts one when none runs)."""
+    from . import worker
+
+    click.echo(_describe_worker(worker.start(_worker_data(data), idle_s)))
+
+
+@worker_group.command(name="stop")
+@DATA_OPTION
+@STORE_OPTION
+def worker_stop(data: Path | None) -> None:
+    """Stop the report worker (after the report it is rendering, if any)."""
+    from . import worker
+
+    folder = _worker_data(data)
+    last = worker.stop(folder)
+    if last is None:
+        click.echo(f"no report worker runs for {folder}")
+    else:
+        click.echo(f"report worker (pid {last['pid']}) stopped after {last['served']} report(s)")
 
 
 def os_error(exc: OSError) -> str:

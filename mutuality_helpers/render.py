@@ -10,7 +10,8 @@ The pipeline for one report:
 4. record the report with the couple's change count read *before* step 2
    (:mod:`~mutuality_helpers.changes`): that, not the file's time, makes it current.
 
-Many reports at once: :mod:`~mutuality_helpers.batch`.
+Many reports at once: :mod:`~mutuality_helpers.batch`; one report after another on one warm
+renderer, across commands: :mod:`~mutuality_helpers.worker`.
 """
 
 from __future__ import annotations
@@ -123,8 +124,25 @@ class Renderer:
         return self.printer.to_html(nb, label(request), title)
 
 
+# The report worker's warm renderer (:mod:`~mutuality_helpers.worker`), which render_one uses
+# instead of starting a kernel of its own.
+_warm: Renderer | None = None
+
+
+def use_renderer(renderer: Renderer | None) -> None:
+    """Make :func:`render_one` render on ``renderer`` in this process (None: a kernel each)."""
+    global _warm
+    _warm = renderer
+
+
 def render_one(request: ReportRequest, out: Path | None = None) -> Path:
-    """Render a single validated request in this process (one kernel, stopped after)."""
+    """Render a single validated request in this process.
+
+    On the process's warm renderer when it has one (:func:`use_renderer`: the report
+    worker), else on a kernel of its own, stopped after.
+    """
+    if _warm is not None:
+        return _warm.render(request, out)
     with Renderer() as renderer:
         return renderer.render(request, out)
 

@@ -153,6 +153,17 @@ def _no_env_identity(monkeypatch):
         monkeypatch.delenv(name)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_report_worker():
+    # `mutuality report` renders in-process in tests, from the first fixture on (module-scoped
+    # ones too: the installed wheel's environment): no test leaves a warm report worker
+    # behind. tests/test_render_worker.py turns it on per test and stops every one it starts.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MUTUALITY_WORKER", "off")
+        patch.delenv("MUTUALITY_WORKER_IDLE", raising=False)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fixed_today(monkeypatch):
     # "Today" is fixed for every test, and for the servers and kernels tests start (they

@@ -407,6 +407,41 @@ def test_a_store_from_before_alembic_without_a_usable_version_is_refused_untouch
         refused_untouched(data_dir, drop, (update, (version,)))
 
 
+@pytest.mark.parametrize(
+    "items",
+    [
+        ["share_repair", "personal_work_self", "energy"],
+        ["reflection", "energy", "demands"],  # items without a number: answered, NaN
+        ["share_connection"],
+    ],
+)
+def test_a_week_range_read_a_week_to_a_row_gives_every_answer_of_a_scan(store, items):
+    # answers_between(items, ...) reads a week to a row and unfolds it (store_answers.
+    # weekly_rows): the same answers, numbers and instruments as reading them one by one.
+    weeks = ["2026-09-07", "2026-09-14", "2026-09-21", "2026-09-28"]
+    given = [
+        ("C001", "A", weeks[0], "share_repair", 30),
+        ("C001", "B", weeks[0], "share_repair", 70),
+        ("C001", "A", weeks[1], "energy", 0),
+        ("C001", "A", weeks[1], "reflection", "a week"),
+        ("C001", "B", weeks[2], "personal_work_self", 4),
+        ("C002", "A", weeks[2], "demands", "work"),
+        ("C002", "B", weeks[3], "share_connection", 50),
+        ("C002", "B", weeks[3], "energy", 10),
+        ("C002", "A", "2026-10-05", "share_repair", 40),  # after the range
+    ]
+    store.save_answers([make_answer(*row) for row in given], source="test")
+    window = store.answers_between(items, weeks[0], weeks[-1])
+    every = store.answers_between(None, weeks[0], weeks[-1])
+    scanned = every.loc[every["item"].isin(items)]
+    key = ["couple_id", "partner", "week", "item"]
+    pd.testing.assert_frame_equal(
+        window.sort_values(key).reset_index(drop=True),
+        scanned.sort_values(key).reset_index(drop=True),
+    )
+    assert len(window) == sum(1 for row in given[:-1] if row[3] in items)
+
+
 def test_key_seeking_reads_agree_with_the_answers_they_summarise(demo_store):
     # answer_spans, answers_between over a week range and couple_names seek the answers'
     # key instead of scanning the store; they must say what a scan of every answer says.

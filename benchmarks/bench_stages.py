@@ -46,10 +46,10 @@ _TIME_SVG = """\
 import time as _t, mutuality_helpers.theme as _th
 if not hasattr(_th, "_bench_svg"):
     _th._bench_orig = _th.to_svg
-    def _timed(chart, _o=_th._bench_orig, _th=_th, _t=_t):
+    def _timed(chart, *args, _o=_th._bench_orig, _th=_th, _t=_t, **kwargs):
         s = _t.perf_counter()
         try:
-            return _o(chart)
+            return _o(chart, *args, **kwargs)
         finally:
             _th._bench_svg[0] += _t.perf_counter() - s
     _th.to_svg = _timed

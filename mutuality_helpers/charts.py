@@ -85,7 +85,7 @@ def lifting_chart(summary: Summary) -> alt.LayerChart:
     base = alt.Chart(data)
     bars = base.mark_bar(size=20).encode(
         x=alt.X("centre:Q", scale=alt.Scale(domain=[0, 100]), title=x_title),
-        x2="share_a:Q",
+        x2=alt.X2("share_a:Q"),
         y=y,
         color=alt.Color(
             "leans:N",
@@ -101,9 +101,9 @@ def lifting_chart(summary: Summary) -> alt.LayerChart:
             alt.Tooltip("status:N", title="Status"),
         ],
     )
-    centre = alt.Chart(pd.DataFrame({"x": [50]})).mark_rule(color=NEUTRAL).encode(x="x:Q")
+    centre = alt.Chart(pd.DataFrame({"x": [50]})).mark_rule(color=NEUTRAL).encode(x=alt.X("x:Q"))
     labels = base.mark_text(align="left", dx=4, fontSize=11, color="#222222").encode(
-        x=alt.value(WIDTH + 6), y=y, text="label:N"
+        x=alt.XValue(WIDTH + 6), y=y, text=alt.Text("label:N")
     )
     return alt.LayerChart(layer=[bars, centre, labels]).properties(
         width=WIDTH,
@@ -145,7 +145,7 @@ def perception_chart(summary: Summary) -> alt.LayerChart:
     )
     base = alt.Chart(data)
     link = base.mark_rule(color="#AAAAAA", strokeWidth=3).encode(
-        x=alt.X("min(share):Q", scale=alt.Scale(domain=[0, 100])), x2="max(share):Q", y=y
+        x=alt.X("min(share):Q", scale=alt.Scale(domain=[0, 100])), x2=alt.X2("max(share):Q"), y=y
     )
     dots = base.mark_point(filled=True, size=120, opacity=1).encode(
         x=x,
@@ -158,7 +158,7 @@ def perception_chart(summary: Summary) -> alt.LayerChart:
             alt.Tooltip("gap:Q", title="Gap (points)", format="+.0f"),
         ],
     )
-    centre = alt.Chart(pd.DataFrame({"x": [50]})).mark_rule(color=NEUTRAL).encode(x="x:Q")
+    centre = alt.Chart(pd.DataFrame({"x": [50]})).mark_rule(color=NEUTRAL).encode(x=alt.X("x:Q"))
     return alt.LayerChart(layer=[link, centre, dots]).properties(
         width=WIDTH,
         title=alt.Title(

@@ -80,8 +80,8 @@ def timeline_chart(
         )
         points = iso_dates(points, "week")
         layers: list[alt.Chart] = [
-            alt.Chart(band).mark_rect(color="#F2F2F2").encode(y="lo:Q", y2="hi:Q"),
-            alt.Chart(pd.DataFrame({"y": [50]})).mark_rule(color="#BBBBBB").encode(y="y:Q"),
+            alt.Chart(band).mark_rect(color="#F2F2F2").encode(y=alt.Y("lo:Q"), y2=alt.Y2("hi:Q")),
+            alt.Chart(pd.DataFrame({"y": [50]})).mark_rule(color="#BBBBBB").encode(y=alt.Y("y:Q")),
         ]
         if not season_rows.empty:
             agreed = season_rows.loc[season_rows["agreed"]]
@@ -93,7 +93,7 @@ def timeline_chart(
                     layers.append(
                         alt.Chart(mine)
                         .mark_rect(opacity=0.18, color=PARTNER_COLOURS[partner], clip=True)
-                        .encode(x="start:T", x2="end:T")
+                        .encode(x=alt.X("start:T"), x2=alt.X2("end:T"))
                     )
             if not pending.empty:
                 layers.append(
@@ -101,12 +101,12 @@ def timeline_chart(
                     .mark_rect(
                         fillOpacity=0, stroke=NEUTRAL, strokeDash=[4, 3], strokeWidth=1.2, clip=True
                     )
-                    .encode(x="start:T", x2="end:T")
+                    .encode(x=alt.X("start:T"), x2=alt.X2("end:T"))
                 )
             layers.append(
                 alt.Chart(season_rows)
                 .mark_text(align="left", baseline="top", dx=3, dy=3, fontSize=10, color="#333333")
-                .encode(x="start:T", y=alt.value(2), text="label:N")
+                .encode(x=alt.X("start:T"), y=alt.YValue(2), text=alt.Text("label:N"))
             )
         if not points.empty:
             layers.append(
@@ -289,7 +289,7 @@ def personal_work_chart(
                 ),
                 legend=alt.Legend(symbolType="stroke", symbolStrokeColor=NEUTRAL),
             ),
-            detail="rated_by:N",
+            detail=alt.Detail("rated_by:N"),
             tooltip=[
                 alt.Tooltip("who:N", title="Whose work"),
                 alt.Tooltip("rated_by:N", title="Rated"),

@@ -288,3 +288,27 @@ def test_drawing_charts_skips_the_iri_grammars():
     )
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert shown.stdout.strip() == "None True"
+
+
+def test_svg_never_truncates_an_axis_label_or_a_title():
+    # The theme sets no truncation limit (a clinical record shows every label in full; it
+    # also spares vl-convert measuring each label twice). Vega's default cuts at 180 px.
+    long = "a domain name far longer than any axis would allow by default, printed in full"
+    chart = (
+        alt.Chart(pd.DataFrame({"d": [long], "v": [1]}))
+        .mark_bar()
+        .encode(y=alt.Y("d:N", title=None), x=alt.X("v:Q"))
+        .properties(title=alt.Title(long, subtitle=long), width=100)
+    )
+    svg = theme.to_svg(chart)
+    assert svg.count(f">{long}</text>") == 3  # label, title, subtitle
+    assert "…" not in svg
+
+
+def test_unvalidated_svg_is_the_same_chart():
+    # The report skips the schema check on export (its charts' specs are validated above).
+    chart = alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_point().encode(x="x:Q")
+    norm = theme.to_svg(chart)
+    assert theme.to_svg(chart, validate=False) == norm
+    with pytest.raises(Exception, match="is not valid|invalid|Additional properties"):
+        theme.to_svg(alt.Chart(pd.DataFrame({"x": [1]})).mark_point(size="big"))

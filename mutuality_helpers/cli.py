@@ -69,6 +69,13 @@ STORE_OPTION = click.option(
 )
 
 
+def _given_data(data: Path | None) -> Path | None:
+    """``--data``, else the enclosing group's (``mutuality alerts --data DIR seen 3``)."""
+    if data is None:
+        data = (click.get_current_context().obj or {}).get("data")
+    return data
+
+
 def data_option(command: Callable | None = None, *, create: bool = False) -> Callable:
     """Add ``--data DIR`` to a command and hand it an open :class:`Store` as ``store``.
 
@@ -83,10 +90,7 @@ def data_option(command: Callable | None = None, *, create: bool = False) -> Cal
         def wrapper(data: Path | None, **kwargs: Any) -> Any:
             from .store import Store
 
-            if data is None:  # a group's --data (mutuality alerts --data DIR seen 3)
-                data = (click.get_current_context().obj or {}).get("data")
-
-            with Store(data, create=create) as store:
+            with Store(_given_data(data), create=create) as store:
                 return command(store=store, **kwargs)
 
         return wrapper
@@ -841,54 +845,38 @@ def report(
             if answer.code:
                 click.get_current_context().exit(answer.code)
             return
-    with Store(data, create=False) as store:
-        _report(
-            store, couple, session, all_sessions, as_of, include_reflections, paper, jobs, force
-        )
 
-
-def _report(
-    store: Store,
-    couple: str | None,
-    session: int | None,
-    all_sessions: bool,
-    as_of: str | None,
-    include_reflections: bool,
-    paper: str,
-    jobs: int | None,
-    force: bool,
-) -> None:
-    """``mutuality report`` in this process."""
     from .batch import default_jobs, render_reports
     from .render import render_one
     from .report import plan
     from .scratch import sweep, sweep_kernel_folders
 
-    # A killed batch's half-printed PDFs and kernel socket folders (their writers are gone).
-    sweep(store.data_dir)
-    sweep_kernel_folders()
+    with Store(data, create=False) as store:
+        # A killed batch's half-printed PDFs and kernel socket folders (their writers are gone).
+        sweep(store.data_dir)
+        sweep_kernel_folders()
 
-    options = {"include_reflections": include_reflections, "paper": paper}
-    if as_of:
-        options["as_of"] = as_of
-    requests, skipped = plan(store, couple, session, all_sessions, force, **options)
-    for line in skipped:
-        click.echo(line, err=True)
-    if not requests:
-        click.echo("no reports due: all are current (--force renders them again)", err=True)
-        return
-    if len(requests) == 1 and not all_sessions:
-        click.echo(render_one(requests[0]))
-        return
-    outcomes = render_reports(requests, jobs or default_jobs(len(requests)))
-    failed = [o for o in outcomes if o.error]
-    for outcome in outcomes:
-        if outcome.path is not None:
-            click.echo(outcome.path)
-    for outcome in failed:
-        click.echo(f"mutuality: {outcome.error}", err=True)
-    if failed:
-        raise MutualityError(f"{len(failed)} of {len(outcomes)} report(s) failed")
+        options = {"include_reflections": include_reflections, "paper": paper}
+        if as_of:
+            options["as_of"] = as_of
+        requests, skipped = plan(store, couple, session, all_sessions, force, **options)
+        for line in skipped:
+            click.echo(line, err=True)
+        if not requests:
+            click.echo("no reports due: all are current (--force renders them again)", err=True)
+            return
+        if len(requests) == 1 and not all_sessions:
+            click.echo(render_one(requests[0]))
+            return
+        outcomes = render_reports(requests, jobs or default_jobs(len(requests)))
+        failed = [o for o in outcomes if o.error]
+        for outcome in outcomes:
+            if outcome.path is not None:
+                click.echo(outcome.path)
+        for outcome in failed:
+            click.echo(f"mutuality: {outcome.error}", err=True)
+        if failed:
+            raise MutualityError(f"{len(failed)} of {len(outcomes)} report(s) failed")
 
 
 @cli.group(name="worker")
@@ -907,9 +895,7 @@ def worker_group(ctx: click.Context, data: Path | None) -> None:
 
 
 def _worker_data(data: Path | None) -> Path:
-    if data is None:  # the group's --data (mutuality worker --data DIR status)
-        data = (click.get_current_context().obj or {}).get("data")
-    return config.data_dir(data)
+    return config.data_dir(_given_data(data))
 
 
 def _describe_worker(state: dict[str, Any]) -> str:

@@ -75,8 +75,7 @@ def _execute(renderer: Renderer, request: ReportRequest) -> _Rendered | Outcome:
     except MutualityError as exc:
         return Outcome(request, error=str(exc))
     except Exception as exc:  # noqa: BLE001 -- e.g. the kernel died mid-report
-        if not renderer.kernel.alive():
-            renderer.restart_kernel()
+        renderer.revive()
         return Outcome(request, error=f"{label(request)}: report failed: {exc}")
 
 

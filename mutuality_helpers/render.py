@@ -73,6 +73,13 @@ class Renderer:
         self.kernel = ReportKernel().start()
         self._owns_kernel = True
 
+    def revive(self) -> bool:
+        """Replace the kernel if it died (:meth:`restart_kernel`); True when it was replaced."""
+        if self.kernel.alive():
+            return False
+        self.restart_kernel()
+        return True
+
     def __enter__(self) -> Self:
         return self
 

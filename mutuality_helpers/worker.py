@@ -462,14 +462,12 @@ class Worker:
 
         self.busy = True
         try:
-            if not self.renderer.kernel.alive():  # died since the last report
-                self.renderer.restart_kernel()
+            if self.renderer.revive():  # died since the last report
                 self.kernels += 1
             out, err = io.StringIO(), io.StringIO()
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 code = main(report_argv(self.data, report))
-            if not self.renderer.kernel.alive():  # died in this report (it said so)
-                self.renderer.restart_kernel()
+            if self.renderer.revive():  # died in this report (it said so)
                 self.kernels += 1
             return {"code": code, "out": out.getvalue(), "err": err.getvalue()}
         finally:

@@ -202,11 +202,14 @@ It adds no content a partner answers with and sends nothing anywhere. */
   after moving a slider could reach the kernel first and save the value before. So a
   click on a form's button waits until no widget holds a value back, then goes. */
   var models = new Set(); // the page's widget models, as the widget manager resolves them
+  var asked = new Set(); // the model ids already waited for (each is resolved once)
   function collectModels() {
     var manager = window.jupyterapp && window.jupyterapp.widgetManager;
     var pending = manager && manager._models; // ipywidgets' base manager: id -> Promise
     if (!pending) return;
     Object.keys(pending).forEach(function (id) {
+      if (asked.has(id)) return;
+      asked.add(id);
       Promise.resolve(pending[id]).then(function (model) {
         models.add(model);
       }, function () {});

@@ -3,7 +3,8 @@
 :class:`Printer` holds what is worth loading once per process: the nbconvert exporter with
 our own template (``templates/mutuality_report``: no inputs, no prompts, only rich outputs,
 and the print stylesheet whose page margins carry the running title, the page numbers and
-the confidentiality footer) and WeasyPrint's font configuration. :func:`write_pdf` prints
+the confidentiality footer) and WeasyPrint's font configuration. Chart labels are drawn a
+string at a time (:mod:`~mutuality_helpers.svgtext`). :func:`write_pdf` prints
 to a temporary file beside the target, owner-only, and renames it into place: a PDF exists
 only once it is complete.
 """
@@ -21,6 +22,7 @@ from typing import Any
 from . import config
 from .exceptions import ReportError
 from .scratch import scratch_prefix
+from .svgtext import draw_text_whole
 
 TEMPLATE_NAME = "mutuality_report"
 # Notebook furniture that must never reach a clinical record (checked on the HTML before
@@ -37,6 +39,7 @@ def write_pdf(html: str, out: Path, fonts: Any = None, lock_folder: bool = True)
     """
     from weasyprint import HTML
 
+    draw_text_whole()
     out = Path(out)
     if lock_folder or not out.parent.is_dir():
         config.private_dir(out.parent)
@@ -82,6 +85,7 @@ class Printer:
         from nbformat.v4 import new_code_cell, new_notebook, new_output
         from weasyprint import HTML
 
+        draw_text_whole()
         cell = new_code_cell(outputs=[new_output("display_data", {"text/html": "<p>x</p>"})])
         html, _ = self._exporter.from_notebook_node(new_notebook(cells=[cell]))
         HTML(string=html, base_url=str(config.TEMPLATES_DIR)).write_pdf(

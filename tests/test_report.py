@@ -460,30 +460,3 @@ def test_long_unbroken_and_mixed_script_text_prints_whole(demo_data_dir, demo_st
         "Noto-Sans-Thai",
     ):
         assert any(f.startswith(script_font) for f in fonts), (script_font, fonts)
-
-
-def test_lean_svg_drops_only_marks_that_draw_nothing():
-    from mutuality_helpers.sections import lean_svg
-
-    svg = (
-        '<svg xmlns="http://www.w3.org/2000/svg"><g class="mark-group" role="graphics-object">'
-        '<path class="background" aria-hidden="true" d="M0,0h10v10h-10Z"/>'
-        '<path class="background" d="M0,0h10v10h-10Z" fill="#fff"/>'
-        '<text opacity="0" fill="#000">7 Sep</text><text opacity="1" fill="#000">14 Sep</text>'
-        '<path d="M1" fill="#D55E00" opacity="0.7"/>'
-        '<path d="M2" fill="#D55E00" stroke="#000" opacity="0.7"/>'
-        '<path stroke="#111" fill="#D55E00" opacity="0.7"/>'
-        '<path d="M3" fill="none" fill-opacity="0" stroke="#666" stroke-dasharray="4,3"/>'
-        '<path class="foreground" aria-hidden="true" d="" display="none"/></g></svg>'
-    )
-    lean = lean_svg(svg)
-    assert "7 Sep" not in lean and "14 Sep" in lean  # a hidden axis label goes, a shown one stays
-    assert 'd="M0,0h10v10h-10Z"/>' not in lean and 'fill="#fff"' in lean  # painted frames stay
-    assert 'd="" display="none"' not in lean
-    assert '<path d="M1" fill="#D55E00" fill-opacity="0.7"/>' in lean  # fill only: same look
-    assert 'stroke="#000" opacity="0.7"' in lean  # a stroke would change with fill-opacity
-    assert '<path stroke="#111" fill="#D55E00" opacity="0.7"/>' in lean
-    assert 'fill-opacity="0" stroke="#666"' in lean  # an outline (unagreed season) stays
-    assert "class=" not in lean and "role=" not in lean and "aria-" not in lean
-    styled = svg.replace("<g ", "<style>.x{}</style><g ", 1)
-    assert lean_svg(styled) == styled

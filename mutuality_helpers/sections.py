@@ -36,6 +36,7 @@ CHART_ALT: dict[str, str] = {
     "personal_work": "Personal work",
 }
 
+
 def _html(markup: str) -> Any:
     from IPython.display import HTML
 

@@ -4,9 +4,10 @@
 a couple and a session; read the summary (judged as of today, or as of the
 session: :func:`~mutuality_helpers.weeks.judged_week`), the charts and the
 partners' recent reflections; record a new session, its notes and the agreements
-for next week; declare, edit and close seasons; mark alerts that need action seen
-or resolved. Everything is saved through the :class:`~.store.Store` as it happens
-and the summary and charts are redrawn.
+for next week; print the chosen session's PDF report
+(:mod:`~mutuality_helpers.report_ui`); declare, edit and close seasons; mark alerts that
+need action seen or resolved. Everything is saved through the :class:`~.store.Store` as it
+happens and the summary and charts are redrawn.
 
 The couple often looks at this screen with the therapist, so the private safety
 alerts are never in the summary or the charts: they wait in a panel at the very
@@ -36,6 +37,7 @@ from .exceptions import DuplicateSession, MutualityError, ParameterError, Valida
 from .feedback import attempt, notice, show_message
 from .formatting import day_name, long_time
 from .presentation import domain_rows, fragment
+from .report_ui import ReportButton
 from .seasons_ui import SeasonsTab
 from .store import Store
 from .store_answers import now_iso
@@ -181,6 +183,8 @@ class SessionWorkbook:
             store, self._say, self.refresh, "mutuality-followup-actions"
         )
         self.urgent_toggle.observe(self._on_urgent_toggle, names="value")
+        # -- the chosen session's PDF report, through the warm report worker
+        self.report_button = ReportButton(store.data_dir, self._say)
 
         self.couple.observe(self._on_couple_change, names="value")
         self.session.observe(self._on_session_change, names="value")
@@ -197,12 +201,14 @@ class SessionWorkbook:
         self.widget = self._layout()
         self.widget.add_class("mutuality-workbook")
         self._load_couple(session)
+        self.report_button.warm_up()
 
     def _layout(self) -> widgets.Widget:
         pickers = widgets.VBox(
             [
                 widgets.HBox([self.couple, self.session, self.refresh_button]),
                 widgets.HBox([self.new_date, self.record_button]),
+                self.report_button.widget,
             ]
         )
         overview = widgets.VBox(
@@ -389,6 +395,7 @@ class SessionWorkbook:
             self.store, self.couple_id, self.as_of(), today=self.today
         )
         self.summary_data = summary
+        self.report_button.show(self.couple_id, self.session_number)
         self.summary.value = summary_html(summary)
         self._show_urgent(summary["names"])
         self.followup_actions.show(silence_views(self.couple_id, summary["alerts"]))

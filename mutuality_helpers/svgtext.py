@@ -79,4 +79,4 @@ def draw_text_whole() -> None:
         if draw is stock:  # text, tspan, textPath and a share the one function
             svg.TAGS[tag] = whole
     # draw_node recognises text nodes by comparing TAGS entries with this module global.
-    svg.text = whole  # type: ignore[attr-defined]
+    svg.text = whole

@@ -236,3 +236,20 @@ def test_each_user_has_their_own_worker_with_their_own_rights(workers, capsys, m
     monkeypatch.setenv(roles.AS_ENV, "ben")
     bens = worker.status(workers)
     assert bens is not None and bens["pid"] != chloes["pid"] and bens["served"] == 1
+
+
+def test_the_session_workbook_prints_its_report_through_the_worker(workers):
+    import datetime as dt
+
+    from mutuality_helpers.session_ui import SessionWorkbook
+
+    with Store(workers) as store:
+        book = SessionWorkbook(store, A, today=dt.date(2026, 11, 28))  # starts the worker
+        session = book.session_number
+        book.report_button.button.click()
+        path = config.report_path(A, session, workers)
+        assert book.message == f"Report printed: {path}"
+        assert f"Session report: {A}, session {session}" in pdf_text(path)
+        assert worker.status(workers)["served"] == 1
+        book.report_button.button.click()  # warm: the same worker, a second report
+        assert worker.status(workers)["served"] == 2

@@ -651,6 +651,22 @@ def test_session_workbook_charts_render_in_jupyterlab(jupyterlab, page, tmp_path
     if AXE.exists():  # without axe-core, the caseload test below says so (skip or fail)
         assert axe_violations(page, AXE.read_text(encoding="utf-8"), ".mutuality-workbook") == []
 
+    # The chosen session's PDF, from the workbook: the report file, and where it is said.
+    feedback = page.locator(".mutuality-workbook .mutuality-feedback").first
+    _steps(
+        page,
+        tmp_path,
+        {
+            "print the report": lambda: (
+                page.get_by_role("button", name="PDF report").click(),
+                feedback.get_by_text("Report printed:").wait_for(timeout=90_000),
+            )
+        },
+    )
+    written = sorted((tmp_path / "data" / "reports").glob("*/session-*.pdf"))
+    assert len(written) == 1 and str(written[0]) in feedback.inner_text()
+    assert written[0].read_bytes().startswith(b"%PDF")
+
 
 def _steps(page, tmp_path: Path, steps: dict) -> None:
     """Run named browser steps; a failure names its step, with a screenshot and the lab log."""

@@ -30,7 +30,13 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from . import config
-from .exceptions import MutualityError, ParameterError, ReportError, ValidationError
+from .exceptions import (
+    MutualityError,
+    ParameterError,
+    ReportError,
+    UnknownSession,
+    ValidationError,
+)
 from .thresholds import Thresholds
 from .validation import parse_couple_id, parse_date, week_of
 from .voila_guard import refusal_message, under_voila
@@ -198,12 +204,23 @@ def _require_store(data_dir: Path) -> Path:
     return data_dir
 
 
+# The items whose first answer makes a couple reportable (the weekly check-in's own scales).
+CHECKIN_ITEMS = ("energy", "teamwork")
+
+
 def _check_against_store(checked: dict[str, Any], store: Store) -> ReportRequest:
     couple_id = store.require_couple(checked["couple_id"])
     session = store.session(couple_id, checked["session"])  # UnknownSession
+    spans = store.answer_spans(items=CHECKIN_ITEMS, couple_ids=[couple_id])
+    first_week = spans["first_week"].min() if not spans.empty else None
+    return _request({**checked, "couple_id": couple_id}, session, first_week)
+
+
+def _request(checked: dict[str, Any], session: Mapping[str, Any], first_week: Any) -> ReportRequest:
+    """The request for a session of the store, given the couple's first check-in week (or None)."""
+    couple_id = checked["couple_id"]
     as_of = checked["as_of"] or session["as_of"].date()
-    answers = store.answers(couple_id, items=["energy", "teamwork"])
-    if answers.empty or not (answers["week"].dt.date <= as_of).any():
+    if first_week is None or first_week.date() > as_of:
         raise ParameterError(
             f"couple {couple_id} has no answers up to the week of {as_of.isoformat()}: "
             "nothing to report"
@@ -297,11 +314,20 @@ def plan(
             "--as-of applies to one report; each session is judged as of its own week"
         )
     couples = [store.require_couple(couple)] if couple is not None else None
+    due = store.due_sessions(couples, force)
+    # Validated together: three reads for the whole caseload, not three per session.
+    due_couples = sorted({couple_id for couple_id, _ in due})
+    sessions = store.sessions(due_couples).set_index(["couple_id", "number"])
+    spans = store.answer_spans(items=CHECKIN_ITEMS, couple_ids=due_couples)
+    first_weeks = spans.groupby("couple_id")["first_week"].min().to_dict()
     requests, skipped = [], []
-    for couple_id, number in store.due_sessions(couples, force):
+    for couple_id, number in due:
         try:
-            params = {**base, "couple_id": couple_id, "session": number}
-            requests.append(validate_request(params, store))
+            checked = check_parameters({**base, "couple_id": couple_id, "session": number})
+            if (couple_id, number) not in sessions.index:  # deleted since due_sessions read it
+                raise UnknownSession(f"couple {couple_id} has no session {number}")
+            row = {"number": number, **sessions.loc[(couple_id, number)].to_dict()}
+            requests.append(_request(checked, row, first_weeks.get(couple_id)))
         except MutualityError as exc:
             skipped.append(f"{couple_id} session {number}: skipped: {exc}")
     return requests, skipped

@@ -562,12 +562,18 @@ class CouplesAndAnswers(AlertRecord):
         group = [a.c.couple_id, a.c.partner, a.c.week]
         return unfold_weekly_rows(self.fetch(query.group_by(*group).order_by(*group)), wanted)
 
-    def answer_spans(self, items: Iterable[str] | None = None, until: Any = None) -> pd.DataFrame:
+    def answer_spans(
+        self,
+        items: Iterable[str] | None = None,
+        until: Any = None,
+        couple_ids: Iterable[str] | None = None,
+    ) -> pd.DataFrame:
         """First and last answered week per couple and partner, over ``items`` (None: all).
 
-        Only weeks up to ``until`` count when it is given. Two seeks per couple and partner
-        in the primary-key index (the first and the last matching key), however many weeks
-        each has answered: a grouped ``min``/``max`` would read every answer in the store.
+        Only weeks up to ``until`` count when it is given, only ``couple_ids`` when given.
+        Two seeks per couple and partner in the primary-key index (the first and the last
+        matching key), however many weeks each has answered: a grouped ``min``/``max`` would
+        read every answer in the store.
         """
         a = answers_table
         couple = couples_table.c.couple_id
@@ -585,15 +591,13 @@ class CouplesAndAnswers(AlertRecord):
                 found = found.where(a.c.week <= parse_date(until, "until").isoformat())
             return found.order_by(order(a.c.week)).limit(1).scalar_subquery()
 
-        spans = self.scoped(
-            sa.select(
-                couple.label("couple_id"),
-                partner.c.partner,
-                end_week(sa.asc).label("first_week"),
-                end_week(sa.desc).label("last_week"),
-            ),
-            couple,
-        ).subquery("spans")
+        ends = sa.select(
+            couple.label("couple_id"),
+            partner.c.partner,
+            end_week(sa.asc).label("first_week"),
+            end_week(sa.desc).label("last_week"),
+        )
+        spans = self.scoped(of_couples(ends, couple, couple_ids), couple).subquery("spans")
         query = (
             sa.select(spans)
             .where(spans.c.first_week.is_not(None))

@@ -159,3 +159,6 @@ def test_store_fast_reads(demo_store):
         ["couple_id", "partner"]
     )
     assert until.loc[("D005", "B"), "last_week"] == pd.Timestamp("2026-09-07")
+    two = demo_store.answer_spans(["energy"], couple_ids=["D005", "D001"])
+    assert set(two["couple_id"]) == {"D001", "D005"}
+    assert two.set_index(["couple_id", "partner"]).equals(spans.loc[["D001", "D005"]])

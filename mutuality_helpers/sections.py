@@ -70,6 +70,12 @@ def _season_state(row: Any, as_of: pd.Timestamp) -> str:
     return "active"
 
 
+def _numbered(sessions: pd.DataFrame, number: int) -> dict[str, Any] | None:
+    """The session of this number, as :meth:`Store.session` gives it; None when there is none."""
+    match = sessions[sessions["number"] == number]
+    return dict(match.iloc[0].to_dict()) if not match.empty else None
+
+
 class SessionReport:
     """One session's report, section by section. Build it with :func:`report.prepare`."""
 
@@ -91,15 +97,14 @@ class SessionReport:
             answers, self.seasons_frame, r.couple_id, as_week(r.as_of), r.thresholds,
             self.names, sessions, weekly=weekly,
         )  # fmt: skip
-        self.session = store.session(r.couple_id, r.session)
+        self.session = _numbered(sessions, r.session)
+        if self.session is None:  # validated a moment ago: deleted since
+            raise UnknownSession(f"couple {r.couple_id} has no session {r.session}")
         # The urgent safety alerts given up to the session's own week (a Tuesday session is
         # judged on last week, yet an alert given on Monday must be in its report).
         until = max(as_week(r.as_of), as_week(self.session["date"]))
         self.summary = with_record(summary, store.alert_records(r.couple_id), until)
-        try:
-            self.previous = store.session(r.couple_id, r.session - 1) if r.session > 1 else None
-        except UnknownSession:
-            self.previous = None
+        self.previous = _numbered(sessions, r.session - 1)
         self.first_week = answers["week"].min()
         self.reflections_frame: pd.DataFrame | None = None
         if r.include_reflections:

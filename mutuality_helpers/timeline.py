@@ -243,11 +243,12 @@ def wellbeing_chart(
     data["who"] = data["partner"].map(names)
     data = iso_dates(data, "week")
     colour = alt.Color("who:N", scale=partner_scale(names), title=None)
+    datasets: dict[str, Any] = {}
     panels = []
     for item, title, top in (("energy", "Energy (0-10)", 10), ("teamwork", "Teamwork (1-5)", 5)):
         part = data.loc[data["item"] == item, ["who", "week", "value_num"]]
         panels.append(
-            alt.Chart(part)
+            alt.Chart(named_data(datasets, item, part))
             .mark_line(point=True)
             .encode(
                 x=alt.X("week:T", title=None, axis=alt.Axis(format="%-d %b", labelAngle=0)),
@@ -263,11 +264,13 @@ def wellbeing_chart(
             )  # fmt: skip
             .properties(width=WIDTH // 2 - 10, height=140, title=alt.Title(title, fontSize=12))
         )
-    return alt.hconcat(*panels).properties(
+    return alt.HConcatChart(
+        hconcat=panels,
+        datasets=datasets,
         title=alt.Title(
             "How each of you has been",
             subtitle="Each partner's own answers: the energy they had and how the teamwork felt.",
-        )
+        ),
     )
 
 
@@ -290,9 +293,10 @@ def personal_work_chart(
             "rated_by": own.map({True: "by themselves", False: "by their partner"}),
         }
     )
-    data = iso_dates(data, "week")
+    datasets: dict[str, Any] = {}
+    data = named_data(datasets, "ratings", iso_dates(data, "week"))
     return (
-        alt.Chart(data)
+        alt.Chart(data, datasets=datasets)
         .mark_line(point=True)
         .encode(
             x=alt.X("week:T", title=None, axis=alt.Axis(format="%-d %b", labelAngle=0)),

@@ -131,7 +131,8 @@ def panel(layers: list[alt.Chart], **props: Any) -> alt.LayerSpec:
     panel (which runs that constructor again) when it is built and at every ``to_dict``.
     A plain :class:`altair.LayerSpec` is copied as it is. Only for panels of a
     concatenation (a ``LayerSpec`` is no top-level chart) whose layers have no parameters
-    (Altair merges those only for ``LayerChart`` panels).
+    (Altair merges those only for ``LayerChart`` panels); data that every layer shares
+    stays with each layer (``LayerChart`` would move it up to the panel: the same picture).
     """
     # Built outside Altair's debug mode, which would check the panel on its own as if it
     # were a whole chart (and fail: its layers carry "$schema"); the whole chart's to_dict

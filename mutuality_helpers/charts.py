@@ -24,6 +24,7 @@ from .theme import (
     NEUTRAL,
     PARTNER_COLOURS,
     WIDTH,
+    named_data,
     partner_scale,
     status_scale,
 )
@@ -76,7 +77,9 @@ def lifting_chart(summary: Summary) -> alt.LayerChart:
                 + ("" if share is None else f" · {names['A']} {share:.0f}%"),
             }
         )
-    data = pd.DataFrame(rows)
+    # The bars and their labels share the domains' rows, named once (theme.named_data).
+    datasets: dict[str, Any] = {}
+    data = named_data(datasets, "domains", pd.DataFrame(rows))
     order = [DOMAIN_LABELS[d] for d in SHARE_DOMAINS]
     y = alt.Y("domain:N", sort=order, title=None, axis=alt.Axis(labelLimit=0))
     x_title = (
@@ -101,11 +104,14 @@ def lifting_chart(summary: Summary) -> alt.LayerChart:
             alt.Tooltip("status:N", title="Status"),
         ],
     )
-    centre = alt.Chart(pd.DataFrame({"x": [50]})).mark_rule(color=NEUTRAL).encode(x=alt.X("x:Q"))
+    centre = _centre_line(datasets)
     labels = base.mark_text(align="left", dx=4, fontSize=11, color="#222222").encode(
         x=alt.XValue(WIDTH + 6), y=y, text=alt.Text("label:N")
     )
-    return alt.LayerChart(layer=[bars, centre, labels]).properties(
+    # Sizes and title given to the constructor: .properties() would deep-copy every layer.
+    return alt.LayerChart(
+        layer=[bars, centre, labels],
+        datasets=datasets,
         width=WIDTH,
         height=alt.Step(30),
         title=alt.Title(
@@ -114,6 +120,12 @@ def lifting_chart(summary: Summary) -> alt.LayerChart:
             f"{long_day(summary['as_of'])}. Bars lean towards the partner who carried more.",
         ),
     )
+
+
+def _centre_line(datasets: dict[str, Any]) -> alt.Chart:
+    """The 50/50 line of the share charts."""
+    centre = named_data(datasets, "centre", pd.DataFrame({"x": [50]}))
+    return alt.Chart(centre).mark_rule(color=NEUTRAL).encode(x=alt.X("x:Q"))
 
 
 # -- perception ------------------------------------------------------------------------------
@@ -135,7 +147,10 @@ def perception_chart(summary: Summary) -> alt.LayerChart:
                         "gap": d["perception_gap"],
                     }
                 )
-    data = pd.DataFrame(rows, columns=["domain", "view", "share", "gap"])
+    datasets: dict[str, Any] = {}
+    data = named_data(
+        datasets, "views", pd.DataFrame(rows, columns=["domain", "view", "share", "gap"])
+    )
     order = [DOMAIN_LABELS[d] for d in SHARE_DOMAINS]
     y = alt.Y("domain:N", sort=order, title=None, axis=alt.Axis(labelLimit=0))
     x = alt.X(
@@ -158,8 +173,10 @@ def perception_chart(summary: Summary) -> alt.LayerChart:
             alt.Tooltip("gap:Q", title="Gap (points)", format="+.0f"),
         ],
     )
-    centre = alt.Chart(pd.DataFrame({"x": [50]})).mark_rule(color=NEUTRAL).encode(x=alt.X("x:Q"))
-    return alt.LayerChart(layer=[link, centre, dots]).properties(
+    centre = _centre_line(datasets)
+    return alt.LayerChart(
+        layer=[link, centre, dots],
+        datasets=datasets,
         width=WIDTH,
         title=alt.Title(
             "Do you see it the same way?",

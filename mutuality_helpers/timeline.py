@@ -17,6 +17,8 @@ from .theme import (
     STATUS_COLOURS,
     WIDTH,
     iso_dates,
+    named_data,
+    panel,
     partner_scale,
     recent,
 )
@@ -62,8 +64,42 @@ def timeline_chart(
         axis=alt.Axis(format="%-d %b", labelAngle=0),
     )
     y = alt.Y("share:Q", scale=alt.Scale(domain=[0, 100]), title=f"{names['A']}'s share (%)")
-    band = pd.DataFrame({"lo": [50 - t.imbalance_points], "hi": [50 + t.imbalance_points]})
+    # Every layer refers to its rows by name: the frames shared by the four panels (band,
+    # middle line, seasons) are converted and carried once, not once per panel.
+    datasets: dict[str, Any] = {}
+    band = named_data(
+        datasets,
+        "band",
+        pd.DataFrame({"lo": [50 - t.imbalance_points], "hi": [50 + t.imbalance_points]}),
+    )
+    middle = named_data(datasets, "middle", pd.DataFrame({"y": [50]}))
     season_rows = _season_rows(seasons, names, lo, hi)
+    season_layers: list[alt.Chart] = []
+    if not season_rows.empty:
+        agreed = season_rows.loc[season_rows["agreed"]]
+        pending = season_rows.loc[~season_rows["agreed"]]
+        for partner in ("A", "B"):
+            mine = agreed.loc[agreed["partner"] == partner]
+            if not mine.empty:
+                # A fixed colour, not a colour encoding: the week colours own that scale.
+                season_layers.append(
+                    alt.Chart(named_data(datasets, f"agreed-{partner}", mine))
+                    .mark_rect(opacity=0.18, color=PARTNER_COLOURS[partner], clip=True)
+                    .encode(x=alt.X("start:T"), x2=alt.X2("end:T"))
+                )
+        if not pending.empty:
+            season_layers.append(
+                alt.Chart(named_data(datasets, "not-agreed", pending))
+                .mark_rect(
+                    fillOpacity=0, stroke=NEUTRAL, strokeDash=[4, 3], strokeWidth=1.2, clip=True
+                )
+                .encode(x=alt.X("start:T"), x2=alt.X2("end:T"))
+            )
+        season_layers.append(
+            alt.Chart(named_data(datasets, "seasons", season_rows))
+            .mark_text(align="left", baseline="top", dx=3, dy=3, fontSize=10, color="#333333")
+            .encode(x=alt.X("start:T"), y=alt.YValue(2), text=alt.Text("label:N"))
+        )
     panels = []
     for domain in SHARE_DOMAINS:
         rows = shown.loc[shown["domain"] == domain]
@@ -81,39 +117,16 @@ def timeline_chart(
         points = iso_dates(points, "week")
         layers: list[alt.Chart] = [
             alt.Chart(band).mark_rect(color="#F2F2F2").encode(y=alt.Y("lo:Q"), y2=alt.Y2("hi:Q")),
-            alt.Chart(pd.DataFrame({"y": [50]})).mark_rule(color="#BBBBBB").encode(y=alt.Y("y:Q")),
+            alt.Chart(middle).mark_rule(color="#BBBBBB").encode(y=alt.Y("y:Q")),
+            *season_layers,
         ]
-        if not season_rows.empty:
-            agreed = season_rows.loc[season_rows["agreed"]]
-            pending = season_rows.loc[~season_rows["agreed"]]
-            for partner in ("A", "B"):
-                mine = agreed.loc[agreed["partner"] == partner]
-                if not mine.empty:
-                    # A fixed colour, not a colour encoding: the week colours own that scale.
-                    layers.append(
-                        alt.Chart(mine)
-                        .mark_rect(opacity=0.18, color=PARTNER_COLOURS[partner], clip=True)
-                        .encode(x=alt.X("start:T"), x2=alt.X2("end:T"))
-                    )
-            if not pending.empty:
-                layers.append(
-                    alt.Chart(pending)
-                    .mark_rect(
-                        fillOpacity=0, stroke=NEUTRAL, strokeDash=[4, 3], strokeWidth=1.2, clip=True
-                    )
-                    .encode(x=alt.X("start:T"), x2=alt.X2("end:T"))
-                )
-            layers.append(
-                alt.Chart(season_rows)
-                .mark_text(align="left", baseline="top", dx=3, dy=3, fontSize=10, color="#333333")
-                .encode(x=alt.X("start:T"), y=alt.YValue(2), text=alt.Text("label:N"))
-            )
         if not points.empty:
+            weeks_data = named_data(datasets, f"weeks-{domain}", points)
             layers.append(
-                alt.Chart(points).mark_line(color=NEUTRAL, strokeWidth=1.5).encode(x=x, y=y)
+                alt.Chart(weeks_data).mark_line(color=NEUTRAL, strokeWidth=1.5).encode(x=x, y=y)
             )
             layers.append(
-                alt.Chart(points)
+                alt.Chart(weeks_data)
                 .mark_point(filled=True, size=45)
                 .encode(
                     x=x,
@@ -146,17 +159,21 @@ def timeline_chart(
                 )  # fmt: skip
             )
         else:
+            empty = pd.DataFrame({"week": [span["lo"]], "share": [50]})
             layers.append(
-                alt.Chart(pd.DataFrame({"week": [span["lo"]], "share": [50]}))
+                alt.Chart(named_data(datasets, "no-weeks", empty))
                 .mark_point(opacity=0)
                 .encode(x=x, y=y)
             )
         panels.append(
-            alt.layer(*layers).properties(
-                width=WIDTH, height=110, title=alt.Title(DOMAIN_LABELS[domain], fontSize=12)
+            panel(
+                layers, width=WIDTH, height=110, title=alt.Title(DOMAIN_LABELS[domain], fontSize=12)
             )
         )
-    return alt.vconcat(*panels, spacing=14).properties(
+    return alt.VConcatChart(
+        vconcat=panels,
+        spacing=14,
+        datasets=datasets,
         title=alt.Title(
             "Week by week: who carried more",
             subtitle=[
@@ -165,7 +182,7 @@ def timeline_chart(
                 "Shaded: an agreed season, in the colour of the partner it supports. "
                 "Dashed outline: a season not agreed by both.",
             ],
-        )
+        ),
     )
 
 
@@ -226,11 +243,12 @@ def wellbeing_chart(
     data["who"] = data["partner"].map(names)
     data = iso_dates(data, "week")
     colour = alt.Color("who:N", scale=partner_scale(names), title=None)
+    datasets: dict[str, Any] = {}
     panels = []
     for item, title, top in (("energy", "Energy (0-10)", 10), ("teamwork", "Teamwork (1-5)", 5)):
         part = data.loc[data["item"] == item, ["who", "week", "value_num"]]
         panels.append(
-            alt.Chart(part)
+            alt.Chart(named_data(datasets, item, part))
             .mark_line(point=True)
             .encode(
                 x=alt.X("week:T", title=None, axis=alt.Axis(format="%-d %b", labelAngle=0)),
@@ -246,11 +264,13 @@ def wellbeing_chart(
             )  # fmt: skip
             .properties(width=WIDTH // 2 - 10, height=140, title=alt.Title(title, fontSize=12))
         )
-    return alt.hconcat(*panels).properties(
+    return alt.HConcatChart(
+        hconcat=panels,
+        datasets=datasets,
         title=alt.Title(
             "How each of you has been",
             subtitle="Each partner's own answers: the energy they had and how the teamwork felt.",
-        )
+        ),
     )
 
 
@@ -273,9 +293,10 @@ def personal_work_chart(
             "rated_by": own.map({True: "by themselves", False: "by their partner"}),
         }
     )
-    data = iso_dates(data, "week")
+    datasets: dict[str, Any] = {}
+    data = named_data(datasets, "ratings", iso_dates(data, "week"))
     return (
-        alt.Chart(data)
+        alt.Chart(data, datasets=datasets)
         .mark_line(point=True)
         .encode(
             x=alt.X("week:T", title=None, axis=alt.Axis(format="%-d %b", labelAngle=0)),

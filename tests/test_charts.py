@@ -155,6 +155,42 @@ def test_timeline_carries_only_the_weeks_it_draws():
     assert band[0] == {"lo": 30, "hi": 70}
 
 
+def test_timeline_names_each_shared_frame_once():
+    # The band, middle line and seasons are the same in all four panels: carried once.
+    answers, seasons = long_history()
+    weekly = analysis.weekly_shares(answers, seasons)
+    spec = charts.timeline_chart(weekly, seasons, NAMES, weeks=26).to_dict()
+    assert set(datasets(spec)) == {
+        "band", "middle", "agreed-B", "not-agreed", "seasons",
+        *(f"weeks-{d}" for d in analysis.SHARE_DOMAINS),
+    }  # fmt: skip
+    for panel, domain in zip(spec["vconcat"], analysis.SHARE_DOMAINS, strict=True):
+        names = [layer["data"]["name"] for layer in panel["layer"]]
+        assert names[:2] == ["band", "middle"] and names[-1] == f"weeks-{domain}"
+
+
+def test_named_rows_are_the_rows_altair_would_embed():
+    frame = pd.DataFrame(
+        {"n": [1, 2], "x": [1.5, float("nan")], "s": ["a", None], "b": [True, False]}
+    )
+    (embedded,) = datasets(alt.Chart(frame).mark_point().to_dict()).values()
+    assert theme.values(frame) == embedded
+    assert theme.values(frame.iloc[0:0]) == []
+
+
+def test_a_panel_is_the_same_spec_as_a_layer_chart_in_a_concat():
+    # Layers with data of their own, as the timeline's (LayerChart would lift data that
+    # every layer shares up to the panel: the same picture, another spec).
+    layers = [
+        alt.Chart(pd.DataFrame({"x": [1, 2], "y": [3, 4]})).mark_line().encode(x="x:Q", y="y:Q"),
+        alt.Chart(pd.DataFrame({"y": [50]})).mark_rule().encode(y="y:Q"),
+    ]
+    props = {"width": 100, "height": 50, "title": alt.Title("Panel", fontSize=12)}
+    built = alt.vconcat(theme.panel(layers, **props), spacing=14).to_dict()
+    expected = alt.vconcat(alt.layer(*layers).properties(**props), spacing=14).to_dict()
+    assert built == expected
+
+
 def test_timeline_marks_weeks_by_state(demo_store):
     weekly = analysis.weekly_shares(demo_store.answers("D003"), demo_store.seasons("D003"))
     spec = charts.timeline_chart(

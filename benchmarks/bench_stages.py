@@ -45,14 +45,14 @@ STAGES = (
 _TIME_SVG = """\
 import time as _t, mutuality_helpers.theme as _th
 if not hasattr(_th, "_bench_svg"):
-    _th._bench_orig = _th.to_svg
+    _th._bench_orig = _th.spec_to_svg
     def _timed(chart, *args, _o=_th._bench_orig, _th=_th, _t=_t, **kwargs):
         s = _t.perf_counter()
         try:
             return _o(chart, *args, **kwargs)
         finally:
             _th._bench_svg[0] += _t.perf_counter() - s
-    _th.to_svg = _timed
+    _th.spec_to_svg = _timed
 _th._bench_svg = [0.0]
 del _t, _th
 """

@@ -9,7 +9,7 @@ text); free-text reflections reach it only when ``include_reflections`` is true.
 from __future__ import annotations
 
 import base64
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 TEMPLATE = "report.html.j2"
 REFLECTION_ITEMS: dict[str, str] = {"reflection": "weekly check-in", "inv_reflection": "inventory"}
-#: Text alternatives of the charts (their titles are drawn inside the SVG).
+#: Text alternatives of the charts (their titles and subtitles are the figures' captions).
 CHART_ALT: dict[str, str] = {
     "lifting": "Who does the lifting, domain by domain",
     "timeline": "Who carried more, week by week",
@@ -68,6 +68,27 @@ def _season_state(row: Any, as_of: pd.Timestamp) -> str:
     if row.planned_end < as_of:
         return "past its planned end"
     return "active"
+
+
+class Figure(NamedTuple):
+    """A chart as the report prints it: the SVG (base64) under its title and subtitle lines."""
+
+    svg_base64: str
+    title: str
+    subtitle: list[str]
+
+
+def _caption(title: Any) -> tuple[str, list[str]]:
+    """A Vega-Lite title (text, or ``{"text": ..., "subtitle": ...}``) as text and lines."""
+
+    def lines(value: Any) -> list[str]:
+        if value is None:
+            return []
+        return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+    if isinstance(title, dict):
+        return " ".join(lines(title.get("text"))), lines(title.get("subtitle"))
+    return " ".join(lines(title)), []
 
 
 def _numbered(sessions: pd.DataFrame, number: int) -> dict[str, Any] | None:
@@ -116,24 +137,33 @@ class SessionReport:
                 & (weeks <= r.as_of)
                 & (answers["value"].str.strip() != "")
             ]
-        self.chart_svgs = self._draw_charts(answers, weekly)
+        self.figures = self._draw_charts(answers, weekly)
 
     def _section(self, macro: str, *args: Any) -> Any:
         return _html(fragment(TEMPLATE, macro, *args))
 
-    def _draw_charts(self, answers: pd.DataFrame, weekly: pd.DataFrame) -> dict[str, str]:
-        """The chart set of :func:`~mutuality_helpers.charts.couple_charts`, as SVG.
+    def _draw_charts(self, answers: pd.DataFrame, weekly: pd.DataFrame) -> dict[str, Figure]:
+        """The chart set of :func:`~mutuality_helpers.charts.couple_charts`, as printed figures.
 
         Built from this report's frames and summary rather than through
-        ``couple_charts``, which would read the store and judge the couple again.
+        ``couple_charts``, which would read the store and judge the couple again. Each
+        chart's title and subtitle become the figure's caption, printed as text: Vega takes
+        a fifth of a chart's drawing time to measure and place them, and a caption is read
+        by a screen reader and found by a search of the PDF.
         """
         from . import charts, theme
 
         drawn = charts.chart_set(
             self.summary, answers, self.seasons_frame, weekly, self.request.thresholds
         )
-        # Not validated again here: charts.py builds valid specs (tests/test_charts.py checks).
-        return {key: lean_svg(theme.to_svg(chart, validate=False)) for key, chart in drawn.items()}
+        figures = {}
+        for key, chart in drawn.items():
+            # Not validated again here: charts.py builds valid specs (tests/test_charts.py).
+            spec = chart.to_dict(validate=False)
+            title, subtitle = _caption(spec.pop("title", None))
+            svg = lean_svg(theme.spec_to_svg(spec))
+            figures[key] = Figure(base64.b64encode(svg.encode()).decode(), title, subtitle)
+        return figures
 
     # -- sections ---------------------------------------------------------------------------
 
@@ -146,9 +176,7 @@ class SessionReport:
         return self._section("mutuality", self.summary, domain_rows(self.summary), self.names)
 
     def charts(self) -> Any:
-        # Each chart carries its own title and subtitle (see mutuality_helpers.charts).
-        data = {k: base64.b64encode(svg.encode()).decode() for k, svg in self.chart_svgs.items()}
-        return self._section("charts", data, CHART_ALT)
+        return self._section("charts", self.figures, CHART_ALT)
 
     def urgent(self) -> Any:
         """The private safety alerts, with when each answer was given (clinical record only)."""

@@ -76,10 +76,11 @@ def to_svg(chart: alt.TopLevelMixin, validate: bool = True) -> str:
     (a sixth of a report's chart time): only for the charts of :mod:`~mutuality_helpers.charts`,
     whose specs its tests validate.
     """
-    return _vegalite_to_svg(chart.to_dict(validate=validate))
+    return spec_to_svg(chart.to_dict(validate=validate))
 
 
-def _vegalite_to_svg(spec: dict[str, Any]) -> str:
+def spec_to_svg(spec: dict[str, Any]) -> str:
+    """Render a Vega-Lite spec (a chart's ``to_dict()``) to static SVG with ``vl-convert``."""
     import vl_convert as vlc
 
     version: str | None = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
@@ -91,7 +92,7 @@ def _vegalite_to_svg(spec: dict[str, Any]) -> str:
 @lru_cache(maxsize=64)
 def svg_of_spec(spec_json: str) -> str:
     """The SVG of a Vega-Lite spec given as JSON (cached: a couple seen again costs nothing)."""
-    return _vegalite_to_svg(json.loads(spec_json))
+    return spec_to_svg(json.loads(spec_json))
 
 
 def cached_svg(chart: Any) -> str:

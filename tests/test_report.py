@@ -152,6 +152,39 @@ def test_charts_are_vector_graphics_not_images(rendered):
     assert ops > 300
 
 
+CHART_TITLES = (
+    "Who is doing the relational lifting?",
+    "Do you see it the same way?",
+    "Week by week: who carried more",
+    "How each of you has been",
+    "Is each of you doing your own work?",
+)
+
+
+def test_chart_titles_are_captions_in_the_text_not_drawn_in_the_svg(demo_data_dir):
+    import base64
+
+    from mutuality_helpers.report import prepare
+    from mutuality_helpers.sections import CHART_ALT
+
+    report = prepare(couple_id=COUPLE, session=SESSION, data_dir=str(demo_data_dir))
+    assert [f.title for f in report.figures.values()] == list(CHART_TITLES)
+    html = report.charts().data
+    for key, figure in report.figures.items():
+        svg = base64.b64decode(figure.svg_base64).decode()
+        assert figure.title not in svg and figure.subtitle
+        assert all(line not in svg for line in figure.subtitle)
+        assert f'alt="{CHART_ALT[key]}"' in html
+    assert html.count("<figcaption>") == len(CHART_TITLES)
+
+
+def test_every_chart_title_and_subtitle_reaches_the_pdf_text(rendered):
+    text = flat(pdf_text(rendered["plain"]))
+    for title in CHART_TITLES:
+        assert title in text
+    assert "The grey band is within 20 points of 50/50." in text
+
+
 @pytest.mark.slow
 def test_reflections_only_when_asked_and_printed_as_text(rendered):
     plain = flat(pdf_text(rendered["plain"]))

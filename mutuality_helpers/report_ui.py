@@ -22,6 +22,7 @@ import ipywidgets as widgets
 from . import worker
 from .exceptions import MutualityError
 from .feedback import Say
+from .report import PAPERS
 
 #: What the button says, and what it says while a report prints.
 LABEL = "PDF report"
@@ -44,13 +45,12 @@ class ReportButton:
         self.say = say
         self.couple_id = ""
         self.session: int | None = None
-        self.last_path: Path | None = None
         self.button = widgets.Button(description=LABEL, icon="file-pdf-o", disabled=True)
         self.button.add_class("mutuality-pdf-report")
         self.include_reflections = widgets.Checkbox(
             value=False, description="Include reflections", indent=False
         )
-        self.paper = widgets.Dropdown(options=["A4", "Letter"], value="A4", description="Paper:")
+        self.paper = widgets.Dropdown(options=list(PAPERS), value=PAPERS[0], description="Paper:")
         self.widget = widgets.HBox([self.button, self.include_reflections, self.paper])
         self.button.on_click(self._on_click)
 
@@ -91,7 +91,6 @@ class ReportButton:
         except MutualityError as exc:
             self.say(f"No report printed: {exc}", False)
         else:
-            self.last_path = path
             self.say(f"Report printed: {path}", True)
         finally:
             self.include_reflections.value = False

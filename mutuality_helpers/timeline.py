@@ -57,12 +57,17 @@ def timeline_chart(
     else:
         lo, hi = shown["week"].min(), shown["week"].max()
     span = {"lo": lo.strftime("%Y-%m-%d"), "hi": (hi + pd.Timedelta(days=6)).strftime("%Y-%m-%d")}
-    x = alt.X(
+    # The four panels share their weeks: the dates are written under the bottom one only
+    # (small multiples read down a column; four rows of the same dates were clutter, and
+    # every label costs vl-convert a text measurement).
+    bottom_x = alt.X(
         "week:T",
         title=None,
         scale=alt.Scale(domain=[span["lo"], span["hi"]]),
         axis=alt.Axis(format="%-d %b", labelAngle=0),
     )
+    upper_x = bottom_x.copy()
+    upper_x.axis = alt.Axis(labels=False)
     y = alt.Y("share:Q", scale=alt.Scale(domain=[0, 100]), title=f"{names['A']}'s share (%)")
     # Every layer refers to its rows by name: the frames shared by the four panels (band,
     # middle line, seasons) are converted and carried once, not once per panel.
@@ -102,6 +107,7 @@ def timeline_chart(
         )
     panels = []
     for domain in SHARE_DOMAINS:
+        x = bottom_x if domain == SHARE_DOMAINS[-1] else upper_x
         rows = shown.loc[shown["domain"] == domain]
         points = pd.DataFrame(
             {

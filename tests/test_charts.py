@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -167,6 +168,27 @@ def test_timeline_names_each_shared_frame_once():
     for panel, domain in zip(spec["vconcat"], analysis.SHARE_DOMAINS, strict=True):
         names = [layer["data"]["name"] for layer in panel["layer"]]
         assert names[:2] == ["band", "middle"] and names[-1] == f"weeks-{domain}"
+
+
+def test_timeline_writes_the_dates_under_the_bottom_panel_only():
+    answers, seasons = long_history()
+    weekly = analysis.weekly_shares(answers, seasons)
+    chart = charts.timeline_chart(weekly, seasons, NAMES, weeks=12)
+    spec = chart.to_dict()
+    # The same scale and ticks in every panel; labels in the last one only.
+    x_axes = [
+        [layer["encoding"]["x"].get("axis", {}) for layer in panel["layer"]
+         if layer["encoding"].get("x", {}).get("field") == "week"]
+        for panel in spec["vconcat"]
+    ]  # fmt: skip
+    assert all(axis.get("labels") is False for panel in x_axes[:-1] for axis in panel)
+    assert all(axis.get("labels", True) and axis["format"] == "%-d %b" for axis in x_axes[-1])
+    svg = theme.to_svg(chart)
+    texts = re.findall(r">([^<>]+)</text>", svg)
+    # Vega hides every other date where they would collide; whichever it keeps, a date
+    # is written once, under the bottom panel, not four times.
+    dates = [t for t in texts if re.fullmatch(r"\d{1,2} [A-Z][a-z]{2}", t)]
+    assert len(dates) >= 5 and len(dates) == len(set(dates)), dates
 
 
 def test_named_rows_are_the_rows_altair_would_embed():

@@ -21,11 +21,11 @@ DEMO_DATA ?= $(CURDIR)/data/demo-store
 SCREENSHOTS ?= screenshots
 # uv uses the Python it is given and never downloads one.
 export UV_PYTHON_DOWNLOADS := never
-# Debian packages the reports (Pango; DejaVu and Noto fonts, so every script and emoji a
+# Debian packages the reports (Pango; Liberation, DejaVu and Noto fonts, so every script and emoji a
 # client types prints), browser tests (Chromium) and the form server's TLS proxy (nginx;
 # openssl makes the tests' certificate) and a group practice's store (PostgreSQL: the tests
 # start their own server with its initdb/pg_ctl; pg_dump/pg_restore back it up) need.
-SYSTEM_PACKAGES := chromium fonts-dejavu-core fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji \
+SYSTEM_PACKAGES := chromium fonts-liberation fonts-dejavu-core fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji \
 	libpango-1.0-0 libpangoft2-1.0-0 poppler-utils nginx openssl postgresql
 APT_GET ?= apt-get
 PYTEST_ARGS ?=
@@ -59,7 +59,7 @@ system-deps: ## Install the Debian packages for PDFs and browser tests (says whi
 	missing=$$(echo $$missing); \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v $(APT_GET) >/dev/null; then \
-		echo "make: about to install these Debian packages (Pango and DejaVu and Noto fonts for the PDF reports, Chromium for the browser tests, poppler-utils, nginx and openssl for the TLS proxy, postgresql for the server store): $$missing"; \
+		echo "make: about to install these Debian packages (Pango and Liberation, DejaVu and Noto fonts for the PDF reports, Chromium for the browser tests, poppler-utils, nginx and openssl for the TLS proxy, postgresql for the server store): $$missing"; \
 		echo "make: running $(APT_GET) update, then $(APT_GET) install -y $$missing"; \
 		$(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq $$missing >/dev/null; \
 	else \

@@ -39,6 +39,7 @@ once, even mid-report. The protocol is one JSON line each way per connection.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import io
 import json
@@ -364,6 +365,10 @@ class Worker:
         from . import cli, report, store  # noqa: F401 -- imported while the kernel starts
 
         self.renderer.kernel.wait_ready()
+        self.renderer.printer._warmed()  # WeasyPrint imported and its fonts loaded
+        # Imports live as long as the worker: out of the collector's reach, a full
+        # collection (about one report in four) does not walk them again.
+        gc.freeze()
         self.ready = True
         self.last = time.monotonic()  # idle from now: a slow start is not idle time
 

@@ -333,6 +333,27 @@ def test_kernel_reset_forgets_the_last_report_and_stop_leaves_nothing():
 
 
 @pytest.mark.slow
+def test_a_preloaded_kernel_has_its_imports_frozen():
+    from mutuality_helpers.engine import ReportKernel
+
+    printed = []
+
+    def hook(msg):
+        if msg["msg_type"] == "stream":
+            printed.append(msg["content"]["text"])
+
+    with ReportKernel() as kernel:
+        kernel.wait_ready()
+        kernel.kc.execute_interactive(
+            "import gc as _gc, sys as _sys; "
+            "print(_gc.get_freeze_count() > 10_000, 'vl_convert' in _sys.modules, 'gc' in dir())",
+            timeout=30,
+            output_hook=hook,
+        )
+    assert printed == ["True True False\n"]
+
+
+@pytest.mark.slow
 def test_a_kernel_that_cannot_preload_says_why(monkeypatch):
     from mutuality_helpers import engine as kernel_module
     from mutuality_helpers.exceptions import ReportError

@@ -60,14 +60,11 @@ def timeline_chart(
     # The four panels share their weeks: the dates are written under the bottom one only
     # (small multiples read down a column; four rows of the same dates were clutter, and
     # every label costs vl-convert a text measurement).
+    weeks_scale = alt.Scale(domain=[span["lo"], span["hi"]])
     bottom_x = alt.X(
-        "week:T",
-        title=None,
-        scale=alt.Scale(domain=[span["lo"], span["hi"]]),
-        axis=alt.Axis(format="%-d %b", labelAngle=0),
+        "week:T", title=None, scale=weeks_scale, axis=alt.Axis(format="%-d %b", labelAngle=0)
     )
-    upper_x = bottom_x.copy()
-    upper_x.axis = alt.Axis(labels=False)
+    upper_x = alt.X("week:T", title=None, scale=weeks_scale, axis=alt.Axis(labels=False))
     y = alt.Y("share:Q", scale=alt.Scale(domain=[0, 100]), title=f"{names['A']}'s share (%)")
     # Every layer refers to its rows by name: the frames shared by the four panels (band,
     # middle line, seasons) are converted and carried once, not once per panel.

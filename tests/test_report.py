@@ -306,15 +306,21 @@ def test_typed_text_is_escaped_everywhere(demo_data_dir, demo_store):
 # -- the warm kernel -----------------------------------------------------------------------------
 
 
-@pytest.mark.slow
-def test_kernel_reset_forgets_the_last_report_and_stop_leaves_nothing():
-    from mutuality_helpers.engine import ReportKernel
-
+def kernel_prints(kernel, code: str) -> str:
+    """What ``code`` prints when run in ``kernel``."""
     printed = []
 
     def hook(msg):
         if msg["msg_type"] == "stream":
             printed.append(msg["content"]["text"])
+
+    kernel.kc.execute_interactive(code, timeout=30, output_hook=hook)
+    return "".join(printed)
+
+
+@pytest.mark.slow
+def test_kernel_reset_forgets_the_last_report_and_stop_leaves_nothing():
+    from mutuality_helpers.engine import ReportKernel
 
     with ReportKernel(preload=False) as kernel:
         kernel.wait_ready()
@@ -322,12 +328,10 @@ def test_kernel_reset_forgets_the_last_report_and_stop_leaves_nothing():
         assert folder.stat().st_mode & 0o777 == 0o700
         kernel.kc.execute_interactive("couple_id = 'C001'; import json", timeout=30)
         kernel.reset()
-        kernel.kc.execute_interactive(
-            "print('couple_id' in globals(), 'json' in globals(), len(Out))",
-            timeout=30,
-            output_hook=hook,
+        printed = kernel_prints(
+            kernel, "print('couple_id' in globals(), 'json' in globals(), len(Out))"
         )
-    assert printed == ["False False 0\n"]
+    assert printed == "False False 0\n"
     assert not folder.exists()
     assert process.poll() is not None, "the kernel process outlived its manager"
 
@@ -336,21 +340,14 @@ def test_kernel_reset_forgets_the_last_report_and_stop_leaves_nothing():
 def test_a_preloaded_kernel_has_its_imports_frozen():
     from mutuality_helpers.engine import ReportKernel
 
-    printed = []
-
-    def hook(msg):
-        if msg["msg_type"] == "stream":
-            printed.append(msg["content"]["text"])
-
     with ReportKernel() as kernel:
         kernel.wait_ready()
-        kernel.kc.execute_interactive(
+        printed = kernel_prints(
+            kernel,
             "import gc as _gc, sys as _sys; "
             "print(_gc.get_freeze_count() > 10_000, 'vl_convert' in _sys.modules, 'gc' in dir())",
-            timeout=30,
-            output_hook=hook,
         )
-    assert printed == ["True True False\n"]
+    assert printed == "True True False\n"
 
 
 @pytest.mark.slow

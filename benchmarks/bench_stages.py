@@ -121,7 +121,7 @@ def child(launched: float, data: str, couples: list[str]) -> None:
     kernel_start = time.perf_counter() - t
     t = time.perf_counter()
     renderer = Renderer(kernel)
-    renderer.printer._warmed()  # nbconvert template and WeasyPrint fonts, once per process
+    renderer.printer.wait_warm()  # nbconvert template and WeasyPrint fonts, once per process
     imports += time.perf_counter() - t
     single = dict.fromkeys(STAGES, 0.0)
     single["process start and imports"] = imports

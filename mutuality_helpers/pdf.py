@@ -92,7 +92,7 @@ class Printer:
             io.BytesIO(), font_config=self.fonts
         )
 
-    def _warmed(self) -> None:
+    def wait_warm(self) -> None:
         """Wait for the warm-up: the exporter and WeasyPrint are not shared between threads."""
         if self._warm.is_alive():
             self._warm.join()
@@ -106,7 +106,7 @@ class Printer:
             When a cell failed, or the HTML would show notebook internals (``label`` says
             which report); nothing is written then.
         """
-        self._warmed()
+        self.wait_warm()
         for cell in nb.cells:
             if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
                 raise ReportError(f"{label}: the report notebook failed; nothing written")
@@ -120,5 +120,5 @@ class Printer:
 
     def print_pdf(self, html: str, out: Path) -> Path:
         """Print report HTML to ``out`` (atomically, owner-only)."""
-        self._warmed()
+        self.wait_warm()
         return write_pdf(html, out, self.fonts)

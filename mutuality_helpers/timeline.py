@@ -28,6 +28,11 @@ from .weeks import as_week, season_weeks, today
 # -- timeline -------------------------------------------------------------------------------
 
 
+def _dates_axis() -> alt.Axis:
+    """The weeks' axis of every week-by-week chart: "6 Sep", written level."""
+    return alt.Axis(format="%-d %b", labelAngle=0)
+
+
 def timeline_chart(
     weekly: pd.DataFrame,
     seasons: pd.DataFrame,
@@ -61,9 +66,7 @@ def timeline_chart(
     # (small multiples read down a column; four rows of the same dates were clutter, and
     # every label costs vl-convert a text measurement).
     weeks_scale = alt.Scale(domain=[span["lo"], span["hi"]])
-    bottom_x = alt.X(
-        "week:T", title=None, scale=weeks_scale, axis=alt.Axis(format="%-d %b", labelAngle=0)
-    )
+    bottom_x = alt.X("week:T", title=None, scale=weeks_scale, axis=_dates_axis())
     upper_x = alt.X("week:T", title=None, scale=weeks_scale, axis=alt.Axis(labels=False))
     y = alt.Y("share:Q", scale=alt.Scale(domain=[0, 100]), title=f"{names['A']}'s share (%)")
     # Every layer refers to its rows by name: the frames shared by the four panels (band,
@@ -254,7 +257,7 @@ def wellbeing_chart(
             alt.Chart(named_data(datasets, item, part))
             .mark_line(point=True)
             .encode(
-                x=alt.X("week:T", title=None, axis=alt.Axis(format="%-d %b", labelAngle=0)),
+                x=alt.X("week:T", title=None, axis=_dates_axis()),
                 y=alt.Y(
                     "value_num:Q", title=None, scale=alt.Scale(domain=[0 if top == 10 else 1, top])
                 ),
@@ -302,7 +305,7 @@ def personal_work_chart(
         alt.Chart(data, datasets=datasets)
         .mark_line(point=True)
         .encode(
-            x=alt.X("week:T", title=None, axis=alt.Axis(format="%-d %b", labelAngle=0)),
+            x=alt.X("week:T", title=None, axis=_dates_axis()),
             y=alt.Y("rating:Q", scale=alt.Scale(domain=[0, 4]), title="Own work (0-4)"),
             color=alt.Color("who:N", scale=partner_scale(names), title="Whose work"),
             strokeDash=alt.StrokeDash(

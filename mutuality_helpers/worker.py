@@ -365,7 +365,7 @@ class Worker:
         from . import cli, report, store  # noqa: F401 -- imported while the kernel starts
 
         self.renderer.kernel.wait_ready()
-        self.renderer.printer._warmed()  # WeasyPrint imported and its fonts loaded
+        self.renderer.printer.wait_warm()  # WeasyPrint imported and its fonts loaded
         # Imports live as long as the worker: out of the collector's reach, a full
         # collection (about one report in four) does not walk them again.
         gc.freeze()

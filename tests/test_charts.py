@@ -22,6 +22,8 @@ from mutuality_helpers.store_answers import ANSWER_COLUMNS
 from mutuality_helpers.summary import summarize
 
 NAMES = {"A": "Ana", "B": "Ben"}
+#: An axis label of the weekly charts ("6 Sep").
+DATE_LABEL = re.compile(r"\d{1,2} [A-Z][a-z]{2}")
 KEYS = {"lifting", "timeline", "perception", "wellbeing", "personal_work"}
 
 
@@ -189,7 +191,7 @@ def test_timeline_writes_the_dates_under_the_bottom_panel_only():
     texts = re.findall(r">([^<>]+)</text>", svg)
     # Vega hides every other date where they would collide; whichever it keeps, a date
     # is written once, under the bottom panel, not four times.
-    dates = [t for t in texts if re.fullmatch(r"\d{1,2} [A-Z][a-z]{2}", t)]
+    dates = [t for t in texts if DATE_LABEL.fullmatch(t)]
     assert len(dates) >= 5 and len(dates) == len(set(dates)), dates
 
 
@@ -295,7 +297,7 @@ def test_date_labels_never_touch(draw, weeks, label_width):
         labels = []
         for node in parent:
             text = node.text or ""
-            if node.tag.endswith("text") and re.fullmatch(r"\d{1,2} [A-Z][a-z]{2}", text):
+            if node.tag.endswith("text") and DATE_LABEL.fullmatch(text):
                 x = float(re.match(r"translate\(([-\d.]+)", node.get("transform")).group(1))
                 labels.append((x, label_width(text)))
         labels.sort()

@@ -35,6 +35,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from .chartfonts import chart_font_config
 from .exceptions import KernelDied, ReportError
 from .scratch import kernel_folder
 
@@ -146,6 +147,9 @@ class ReportKernel:
         env = dict(os.environ)
         # ipykernel's debugger warns about frozen modules on every start; reports do not debug.
         env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+        # The kernel draws charts and prints nothing: vl-convert measures the labels with its
+        # own Liberation Sans, from memory, not the system's copy mapped once per label.
+        env["FONTCONFIG_FILE"] = str(chart_font_config(self._folder))
         self._log = open(self._folder / "kernel.log", "wb")  # noqa: SIM115 -- closed in stop()
         km.start_kernel(
             # History would keep each report's parameters (a couple id) on disk.

@@ -350,6 +350,19 @@ def test_a_preloaded_kernel_has_its_imports_frozen():
     assert printed == "True True False\n"
 
 
+def test_the_report_kernel_draws_charts_without_the_system_liberation_sans():
+    from mutuality_helpers.engine import ReportKernel
+
+    with ReportKernel(preload=False) as kernel:
+        kernel.wait_ready()
+        printed = kernel_prints(kernel, "import os; print(os.environ['FONTCONFIG_FILE'])")
+        config = Path(printed.strip())
+        assert config.parent == kernel._folder
+        fonts = [p.name for p in (kernel._folder / "fonts").iterdir()]
+    assert not any("LiberationSans-Regular" in name for name in fonts)
+    assert not config.exists()  # removed with the kernel's folder
+
+
 @pytest.mark.slow
 def test_a_kernel_that_cannot_preload_says_why(monkeypatch):
     from mutuality_helpers import engine as kernel_module

@@ -30,6 +30,7 @@ from typing import Any
 from .changes import record_report, report_changes
 from .engine import skip_unused_format_checkers
 from .exceptions import MutualityError
+from .nativelibs import import_weasyprint
 from .render import Renderer, label
 from .report import ReportRequest
 
@@ -146,7 +147,8 @@ def _preimport() -> None:
     skip_unused_format_checkers()
     import nbconvert  # noqa: F401
     import papermill  # noqa: F401
-    import weasyprint  # noqa: F401
+
+    import_weasyprint()
 
 
 def _progress(total: int, enabled: bool) -> Any:

@@ -21,6 +21,7 @@ from typing import Any
 
 from . import config
 from .exceptions import ReportError
+from .nativelibs import import_weasyprint
 from .scratch import scratch_prefix
 from .svgtext import draw_text_whole
 
@@ -37,6 +38,7 @@ def write_pdf(html: str, out: Path, fonts: Any = None, lock_folder: bool = True)
     ``lock_folder=False`` an existing folder the user chose keeps its permissions (the file
     is owner-only all the same).
     """
+    import_weasyprint()
     from weasyprint import HTML
 
     draw_text_whole()
@@ -67,6 +69,8 @@ class Printer:
 
     def __init__(self) -> None:
         from nbconvert import HTMLExporter
+
+        import_weasyprint()
         from weasyprint.text.fonts import FontConfiguration
 
         # One font configuration per process: fontconfig is set up once, not per report.

@@ -64,7 +64,8 @@ def import_weasyprint(ldconfig: str = LDCONFIG) -> None:
     import ctypes.util
 
     standard = ctypes.util.find_library
-    ctypes.util.find_library = cache_lookup(ldconfig)
+    # Replaced for the import only (mypy: a module's function is not meant to be assigned).
+    ctypes.util.find_library = cache_lookup(ldconfig)  # type: ignore[assignment]
     try:
         # A library it cannot load makes WeasyPrint print a help text: not for this try.
         with contextlib.redirect_stdout(io.StringIO()):

@@ -46,9 +46,10 @@ def system_font_roots() -> list[Path]:
 def chart_font_config(folder: Path, roots: Iterable[Path] | None = None) -> Path:
     """Write a fontconfig file listing every system font but vl-convert's built-in ones.
 
-    The fonts are linked into ``folder/fonts`` (the file names fontconfig matches on are
-    kept); the folder is listed even when empty, since with no folder at all vl-convert
-    would search the system's folders again.
+    A folder of fonts with none of the built-in ones anywhere below it is listed as it is;
+    the other fonts of a folder that holds some are linked into ``folder/fonts`` (with
+    their file names). That folder is listed even when empty: with no folder at all,
+    vl-convert would search the system's folders again.
 
     Parameters
     ----------
@@ -62,19 +63,36 @@ def chart_font_config(folder: Path, roots: Iterable[Path] | None = None) -> Path
     Path
         The fontconfig file, for ``FONTCONFIG_FILE``.
     """
-    fonts = folder / "fonts"
-    fonts.mkdir(mode=0o700, exist_ok=True)
+    links = folder / "fonts"
+    links.mkdir(mode=0o700, exist_ok=True)
+    listed = [links]
     count = 0
     for root in system_font_roots() if roots is None else roots:
-        for where, _dirs, names in os.walk(root, followlinks=True):
+        # In path order (a folder before what it holds): the same file from run to run.
+        tree = sorted(
+            (Path(where), names) for where, _dirs, names in os.walk(root, followlinks=True)
+        )
+        # The folders holding a built-in font, and every folder above them.
+        mixed: set[Path] = set()
+        for where, names in tree:
+            if any(_is_font(name) and Path(name).stem in BUILT_IN for name in names):
+                mixed.update([where, *where.parents])
+        for where, names in tree:
+            if where not in mixed:
+                if where == Path(root) or where.parent in mixed:  # the top of a clean branch
+                    listed.append(where)
+                continue
             for name in sorted(names):
-                path = Path(where, name)
-                if path.suffix.lower() in FONT_SUFFIXES and path.stem not in BUILT_IN:
+                if _is_font(name) and Path(name).stem not in BUILT_IN:
                     count += 1
-                    (fonts / f"{count}-{name}").symlink_to(path)
+                    (links / f"{count}-{name}").symlink_to(where / name)
     config = folder / "fonts.conf"
+    dirs = "".join(f"  <dir>{escape(str(d))}</dir>\n" for d in listed)
     config.write_text(
-        f'<?xml version="1.0"?>\n<fontconfig>\n  <dir>{escape(str(fonts))}</dir>\n</fontconfig>\n',
-        encoding="utf-8",
+        f'<?xml version="1.0"?>\n<fontconfig>\n{dirs}</fontconfig>\n', encoding="utf-8"
     )
     return config
+
+
+def _is_font(name: str) -> bool:
+    return Path(name).suffix.lower() in FONT_SUFFIXES

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -15,9 +16,18 @@ def make_fonts(root, names):
         path.write_bytes(b"\0")
 
 
-def linked(config):
-    folder = config.parent / "fonts"
-    return sorted(os.readlink(p) for p in folder.iterdir())
+def listed(config):
+    return re.findall(r"<dir>(.*)</dir>", config.read_text())
+
+
+def reachable(config):
+    """Every font file vl-convert finds through the config (links resolved)."""
+    found = []
+    for folder in listed(config):
+        for where, _dirs, names in os.walk(folder):
+            fonts = [name for name in names if name.endswith((".ttf", ".ttc"))]
+            found += [os.path.realpath(os.path.join(where, name)) for name in fonts]
+    return sorted(found)
 
 
 def test_the_config_shows_every_font_but_the_built_in_liberation_sans(tmp_path):
@@ -37,8 +47,8 @@ def test_the_config_shows_every_font_but_the_built_in_liberation_sans(tmp_path):
     scratch = tmp_path / "kernel"
     scratch.mkdir()
     config = chart_font_config(scratch, [system, tmp_path / "absent"])
-    assert linked(config) == sorted(
-        str(system / name)
+    assert reachable(config) == sorted(
+        str((system / name).resolve())
         for name in [
             "truetype/liberation/LiberationSerif-Regular.ttf",
             "truetype/liberation/LiberationSansNarrow-Regular.ttf",
@@ -46,14 +56,18 @@ def test_the_config_shows_every_font_but_the_built_in_liberation_sans(tmp_path):
             "opentype/noto/NotoSansCJK-Regular.ttc",
         ]
     )
-    assert f"<dir>{scratch / 'fonts'}</dir>" in config.read_text()
+    # The folder of Noto fonts is listed as it is; the other Liberation fonts are linked.
+    assert listed(config) == [
+        str(scratch / "fonts"),
+        str(system / "opentype"),
+        str(system / "truetype/noto"),
+    ]
 
 
 def test_with_no_system_font_the_config_still_names_a_folder(tmp_path):
     # With no <dir> at all, vl-convert would search the system's font folders again.
     config = chart_font_config(tmp_path, [])
-    assert linked(config) == []
-    assert f"<dir>{tmp_path / 'fonts'}</dir>" in config.read_text()
+    assert listed(config) == [str(tmp_path / "fonts")] and reachable(config) == []
 
 
 def test_the_font_roots_follow_the_xdg_folders(monkeypatch, tmp_path):

@@ -149,7 +149,9 @@ class ReportKernel:
         env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
         # The kernel draws charts and prints nothing: vl-convert measures the labels with its
         # own Liberation Sans, from memory, not the system's copy mapped once per label.
-        env["FONTCONFIG_FILE"] = str(chart_font_config(self._folder))
+        # (Its font database reads fontconfig's files on Linux only.)
+        if sys.platform.startswith("linux"):
+            env["FONTCONFIG_FILE"] = str(chart_font_config(self._folder))
         self._log = open(self._folder / "kernel.log", "wb")  # noqa: SIM115 -- closed in stop()
         km.start_kernel(
             # History would keep each report's parameters (a couple id) on disk.

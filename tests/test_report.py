@@ -358,8 +358,9 @@ def test_the_report_kernel_draws_charts_without_the_system_liberation_sans():
         printed = kernel_prints(kernel, "import os; print(os.environ['FONTCONFIG_FILE'])")
         config = Path(printed.strip())
         assert config.parent == kernel._folder
-        fonts = [p.name for p in (kernel._folder / "fonts").iterdir()]
-    assert not any("LiberationSans-Regular" in name for name in fonts)
+        folders = re.findall(r"<dir>(.*)</dir>", config.read_text())
+        fonts = [name for folder in folders for _, _, names in os.walk(folder) for name in names]
+    assert fonts and not any(name.endswith("LiberationSans-Regular.ttf") for name in fonts)
     assert not config.exists()  # removed with the kernel's folder
 
 

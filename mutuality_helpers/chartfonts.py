@@ -75,7 +75,7 @@ def chart_font_config(folder: Path, roots: Iterable[Path] | None = None) -> Path
         # The folders holding a built-in font, and every folder above them.
         mixed: set[Path] = set()
         for where, names in tree:
-            if any(_is_font(name) and Path(name).stem in BUILT_IN for name in names):
+            if any(_is_built_in(name) for name in names):
                 mixed.update([where, *where.parents])
         for where, names in tree:
             if where not in mixed:
@@ -83,7 +83,7 @@ def chart_font_config(folder: Path, roots: Iterable[Path] | None = None) -> Path
                     listed.append(where)
                 continue
             for name in sorted(names):
-                if _is_font(name) and Path(name).stem not in BUILT_IN:
+                if _is_font(name) and not _is_built_in(name):
                     count += 1
                     (links / f"{count}-{name}").symlink_to(where / name)
     config = folder / "fonts.conf"
@@ -96,3 +96,7 @@ def chart_font_config(folder: Path, roots: Iterable[Path] | None = None) -> Path
 
 def _is_font(name: str) -> bool:
     return Path(name).suffix.lower() in FONT_SUFFIXES
+
+
+def _is_built_in(name: str) -> bool:
+    return _is_font(name) and Path(name).stem in BUILT_IN

@@ -12,6 +12,7 @@ are skipped, unless ``MUTUALITY_REQUIRE_PG=1`` (CI), which makes that a failure.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -22,6 +23,21 @@ from mutuality_helpers.store import Store
 
 #: The date every test takes as today (the demo couples' story runs up to the week before).
 TODAY = "2026-12-02"
+
+
+def listed_font_folders(config: Path) -> list[str]:
+    """The font folders a fontconfig file of :mod:`~mutuality_helpers.chartfonts` lists."""
+    return re.findall(r"<dir>(.*)</dir>", config.read_text())
+
+
+def reachable_fonts(config: Path) -> list[str]:
+    """Every font file vl-convert finds through such a file (links resolved), sorted."""
+    found = []
+    for folder in listed_font_folders(config):
+        for where, _dirs, names in os.walk(folder):
+            fonts = [name for name in names if name.endswith((".ttf", ".ttc"))]
+            found += [os.path.realpath(os.path.join(where, name)) for name in fonts]
+    return sorted(found)
 
 
 BACKENDS = ("sqlite", "postgresql")

@@ -1,10 +1,10 @@
 import json
 import os
-import re
 import subprocess
 import sys
 
 import pytest
+from conftest import listed_font_folders, reachable_fonts
 
 from mutuality_helpers.chartfonts import chart_font_config, system_font_roots
 
@@ -14,20 +14,6 @@ def make_fonts(root, names):
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"\0")
-
-
-def listed(config):
-    return re.findall(r"<dir>(.*)</dir>", config.read_text())
-
-
-def reachable(config):
-    """Every font file vl-convert finds through the config (links resolved)."""
-    found = []
-    for folder in listed(config):
-        for where, _dirs, names in os.walk(folder):
-            fonts = [name for name in names if name.endswith((".ttf", ".ttc"))]
-            found += [os.path.realpath(os.path.join(where, name)) for name in fonts]
-    return sorted(found)
 
 
 def test_the_config_shows_every_font_but_the_built_in_liberation_sans(tmp_path):
@@ -47,7 +33,7 @@ def test_the_config_shows_every_font_but_the_built_in_liberation_sans(tmp_path):
     scratch = tmp_path / "kernel"
     scratch.mkdir()
     config = chart_font_config(scratch, [system, tmp_path / "absent"])
-    assert reachable(config) == sorted(
+    assert reachable_fonts(config) == sorted(
         str((system / name).resolve())
         for name in [
             "truetype/liberation/LiberationSerif-Regular.ttf",
@@ -57,7 +43,7 @@ def test_the_config_shows_every_font_but_the_built_in_liberation_sans(tmp_path):
         ]
     )
     # The folder of Noto fonts is listed as it is; the other Liberation fonts are linked.
-    assert listed(config) == [
+    assert listed_font_folders(config) == [
         str(scratch / "fonts"),
         str(system / "opentype"),
         str(system / "truetype/noto"),
@@ -67,7 +53,8 @@ def test_the_config_shows_every_font_but_the_built_in_liberation_sans(tmp_path):
 def test_with_no_system_font_the_config_still_names_a_folder(tmp_path):
     # With no <dir> at all, vl-convert would search the system's font folders again.
     config = chart_font_config(tmp_path, [])
-    assert listed(config) == [str(tmp_path / "fonts")] and reachable(config) == []
+    assert listed_font_folders(config) == [str(tmp_path / "fonts")]
+    assert reachable_fonts(config) == []
 
 
 def test_the_font_roots_follow_the_xdg_folders(monkeypatch, tmp_path):

@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import reachable_fonts
 from pypdf import PdfReader
 
 from mutuality_helpers import config
@@ -358,8 +359,7 @@ def test_the_report_kernel_draws_charts_without_the_system_liberation_sans():
         printed = kernel_prints(kernel, "import os; print(os.environ['FONTCONFIG_FILE'])")
         config = Path(printed.strip())
         assert config.parent == kernel._folder
-        folders = re.findall(r"<dir>(.*)</dir>", config.read_text())
-        fonts = [name for folder in folders for _, _, names in os.walk(folder) for name in names]
+        fonts = reachable_fonts(config)
     assert fonts and not any(name.endswith("LiberationSans-Regular.ttf") for name in fonts)
     assert not config.exists()  # removed with the kernel's folder
 

@@ -76,6 +76,46 @@ def test_a_run_of_alike_lines_becomes_one_path_in_place():
     assert lean.endswith("<text>label</text></svg>")
 
 
+def _dot(x: float, y: float, fill: str, r: float = 3, extra: str = "") -> str:
+    arc = f"A{r},{r},0,1,1,"
+    d = f"M{r},0{arc}-{r},0{arc}{r},0"
+    return f'<path transform="translate({x},{y})" d="{d}" fill="{fill}" fill-opacity="0.7"{extra}/>'
+
+
+def _arcs(x: float, y: float, r: float = 3) -> str:
+    return f"M{x + r},{y}A{r},{r},0,1,1,{x - r},{y}A{r},{r},0,1,1,{x + r},{y}"
+
+
+def test_points_of_one_style_that_keep_apart_share_one_path():
+    # Two partners' weekly points, alternating as Vega draws them.
+    dots = "".join(_dot(x, y, fill) for x in (0, 40, 80) for y, fill in ((0, "#A"), (20, "#B")))
+    lean = lean_svg(f"{SVG_OPEN}<g>{dots}<text>label</text></g></svg>")
+    a = "".join(_arcs(x, 0) for x in (0, 40, 80))
+    b = "".join(_arcs(x, 20) for x in (0, 40, 80))
+    assert (
+        f'<path fill="#A" fill-opacity="0.7" d="{a}" />'
+        f'<path fill="#B" fill-opacity="0.7" d="{b}" /><text>label</text>'
+    ) in lean
+
+
+def test_points_that_overlap_keep_their_own_paint_and_order():
+    # The same week for both partners: B's point lies on A's and must stay on top of it;
+    # two of A's points that touch must not become one (their overlap would not darken).
+    dots = _dot(0, 0, "#A") + _dot(0, 0, "#B") + _dot(40, 0, "#A") + _dot(44, 0, "#A")
+    lean = lean_svg(f"{SVG_OPEN}{dots}</svg>")
+    assert lean.count("<path") == 3
+    merged = lean.index(f'd="{_arcs(0, 0)}{_arcs(40, 0)}"')
+    assert merged < lean.index('fill="#B"') < lean.index("translate(44,0)")
+
+
+def test_other_symbols_and_moved_points_are_drawn_as_they_were():
+    rotated = _dot(0, 0, "#A").replace("translate(0,0)", "rotate(45)")
+    triangle = '<path transform="translate(9,9)" d="M0,-3L3,3L-3,3Z" fill="#A"/>'
+    svg = f"{SVG_OPEN}{rotated}{triangle}{_dot(50, 0, '#A')}</svg>"
+    lean = lean_svg(svg)
+    assert lean.count("<path") == 3 and "rotate(45)" in lean and "M0,-3L3,3L-3,3Z" in lean
+
+
 def test_what_is_not_well_formed_is_left_as_drawn():
     broken = f"{SVG_OPEN}<g><line x2='1'></svg>"
     assert lean_svg(broken) == broken
@@ -119,6 +159,7 @@ def test_the_printed_chart_is_the_same_picture(tmp_path):
     lean = lean_svg(svg)
     assert lean.count("<line") < svg.count("<line") / 4  # grid lines and ticks merged
     assert lean.count("<g") < svg.count("<g") / 2
+    assert lean.count("<path") < svg.count("<path") / 4  # each partner's points: one path
     (tmp_path / "as-drawn").mkdir()
     (tmp_path / "lean").mkdir()
     assert _pixels(lean, tmp_path / "lean") == _pixels(svg, tmp_path / "as-drawn")

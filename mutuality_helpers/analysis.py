@@ -121,7 +121,9 @@ def weekly_shares(
     # One integer key per couple, domain and week: a single fast groupby instead of a
     # four-level groupby + unstack (this runs over every share answer of a caseload).
     codes, couples = pd.factorize(rows["couple_id"], sort=True)
-    domain_code = rows["item"].map(_SHARE_CODE).to_numpy(dtype=np.int64)
+    # Each distinct item looked up once (a map over the strings is a Python loop per answer).
+    item_codes, item_names = pd.factorize(rows["item"])
+    domain_code = np.array([_SHARE_CODE[i] for i in item_names], dtype=np.int64)[item_codes]
     day = rows["week"].to_numpy().astype("datetime64[D]").astype(np.int64)
     first_day = int(day.min()) if len(day) else 0
     key = ((codes.astype(np.int64) * len(SHARE_DOMAINS) + domain_code) << _DAY_BITS) | (

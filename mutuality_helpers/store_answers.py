@@ -114,9 +114,11 @@ def weekly_rows(items: list[str]) -> sa.Select[Any]:
     a = answers_table
     columns: list[Any] = []
     for item in items:
+        # FILTER, not CASE: each aggregate steps only over its own item's rows (a fifth less
+        # of the caseload's read in SQLite, benchmarks/bench_judgement.py).
         mine = a.c.item == item
-        columns.append(sa.func.count(sa.case((mine, 1))))
-        columns.append(sa.func.max(sa.case((mine, a.c.value_num))))
+        columns.append(sa.func.count().filter(mine))
+        columns.append(sa.func.max(a.c.value_num).filter(mine))
     return sa.select(a.c.couple_id, a.c.partner, a.c.week, *columns)
 
 

@@ -40,6 +40,13 @@ def reachable_fonts(config: Path) -> list[str]:
     return sorted(found)
 
 
+def pdf_text(path: Path) -> str:
+    """A PDF's text, read back page by page (pypdf), the pages joined by newlines."""
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
+
+
 BACKENDS = ("sqlite", "postgresql")
 PG_REQUIRE_ENV = "MUTUALITY_REQUIRE_PG"
 #: The tests' database on the session's server, emptied before each test that uses it.

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from pypdf import PdfReader
+from conftest import pdf_text
 
 from mutuality_helpers import config, roles, worker
 from mutuality_helpers.cli import main
@@ -27,10 +27,6 @@ pytestmark = pytest.mark.slow
 
 A, B = "D004", "D001"  # two couples, nobody in common
 A_TRACES = ("D004", "Morgan", "Riley", "Pattern unchanged", "keeping the peace")
-
-
-def pdf_text(path: Path) -> str:
-    return "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:

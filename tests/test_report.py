@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import reachable_fonts
+from conftest import pdf_text, reachable_fonts
 from pypdf import PdfReader
 
 from mutuality_helpers import config
@@ -40,10 +40,6 @@ KNOWN_REFLECTION = "I'm exhausted from keeping the peace."
 HOSTILE = '<script>alert("x")</script><b>bold</b> & done'
 NOTEBOOK_LEAKS = ("In [", "Out[", "Traceback", "import ", "def ", "get_ipython", "report.header",
                   "mutuality_helpers", "prepare(", "papermill", "Error")  # fmt: skip
-
-
-def pdf_text(path: Path) -> str:
-    return "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
 
 
 def flat(text: str) -> str:

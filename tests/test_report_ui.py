@@ -10,6 +10,7 @@ import re
 import stat
 
 import pytest
+from conftest import pdf_text
 from pypdf import PdfReader
 
 from mutuality_helpers import config
@@ -22,8 +23,8 @@ TODAY = dt.date(2026, 11, 28)
 KNOWN_REFLECTION = "keeping the peace"
 
 
-def pdf_text(path) -> str:
-    return re.sub(r"\s+", " ", " ".join(p.extract_text() or "" for p in PdfReader(path).pages))
+def flat_pdf_text(path) -> str:
+    return re.sub(r"\s+", " ", pdf_text(path))
 
 
 @pytest.fixture
@@ -57,7 +58,7 @@ def test_the_button_prints_the_chosen_session_and_reflections_only_when_ticked(
     assert _feedback(workbook) == f"Report printed: {path}"
     assert ui.button.description == LABEL and not ui.button.disabled
     assert stat.S_IMODE(path.stat().st_mode) == config.PRIVATE_FILE_MODE
-    text = pdf_text(path)
+    text = flat_pdf_text(path)
     assert f"Session report: D004, session {session}" in text
     assert KNOWN_REFLECTION not in text and "Reflections" not in text
     # The report is current now: mutuality report --all has nothing left to do for it.
@@ -66,7 +67,7 @@ def test_the_button_prints_the_chosen_session_and_reflections_only_when_ticked(
     ui.include_reflections.value = True
     ui.paper.value = "Letter"
     ui.button.click()
-    with_reflections = pdf_text(path)
+    with_reflections = flat_pdf_text(path)
     assert KNOWN_REFLECTION in with_reflections
     width, height = (float(v) for v in PdfReader(path).pages[0].mediabox[2:])
     assert (round(width), round(height)) == (612, 792)  # US Letter, in points

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import pdf_text
 from pypdf import PdfReader
 from servers import free_port, wait_for_http
 
@@ -113,10 +114,6 @@ def mutuality(installed: dict, *args: str) -> str:
 def demo_output(installed) -> list[str]:
     """``mutuality demo`` run once in the installed package: its output lines."""
     return mutuality(installed, "demo").strip().splitlines()
-
-
-def pdf_text(path: Path) -> str:
-    return "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
 
 
 def tracked(folder: str, suffix: str) -> list[str]:

@@ -40,6 +40,24 @@ def reachable_fonts(config: Path) -> list[str]:
     return sorted(found)
 
 
+def live_children(pid: int, running: str = "") -> list:
+    """A process's descendants (psutil) still running, whose command line holds ``running``.
+
+    A child that has exited but is not yet reaped (a zombie), or is gone, is left out: its
+    command line can no longer be read, and it is no longer running.
+    """
+    import psutil
+
+    found = []
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            if running in " ".join(child.cmdline()):
+                found.append(child)
+        except psutil.NoSuchProcess:  # ZombieProcess is one
+            continue
+    return found
+
+
 def pdf_text(path: Path) -> str:
     """A PDF's text, read back page by page (pypdf), the pages joined by newlines."""
     from pypdf import PdfReader

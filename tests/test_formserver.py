@@ -18,6 +18,7 @@ from http.cookies import SimpleCookie
 
 import psutil
 import pytest
+from conftest import live_children
 from servers import free_port, stop, wait_for_http
 
 from mutuality_helpers import config, webapp
@@ -44,8 +45,7 @@ def fetch(url: str, headers: dict | None = None, method: str = "GET", body: byte
 
 
 def kernel_pids(server) -> set[int]:
-    children = psutil.Process(server.proc.pid).children(recursive=True)
-    return {p.pid for p in children if "ipykernel" in " ".join(p.cmdline())}
+    return {p.pid for p in live_children(server.proc.pid, "ipykernel")}
 
 
 def kernel_id_of(page: str) -> str:
@@ -327,8 +327,7 @@ def test_the_token_never_shows_in_a_command_line(form_server, tmp_path):
     status, _headers, _page = fetch(server.link("C001", "A", token=TOKEN))
     assert status == 200
     assert server.health()["status"] == "ok"  # monitoring needs no token
-    processes = [psutil.Process(server.proc.pid)]
-    processes += processes[0].children(recursive=True)
+    processes = [psutil.Process(server.proc.pid), *live_children(server.proc.pid)]
     assert len(processes) >= 3
     for p in processes:
         assert TOKEN not in " ".join(p.cmdline()), p.cmdline()

@@ -16,9 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 import requests
+from conftest import live_children
 
 from mutuality_helpers import config
 from mutuality_helpers.store import Store
@@ -106,10 +106,7 @@ def test_a_therapist_logs_in_and_their_server_shows_only_their_couples(demo_data
                 break
             assert time.monotonic() < deadline + 60, (tmp_path / "hub.log").read_text()
             time.sleep(1)
-        servers = [
-            p for p in psutil.Process(hub.pid).children(recursive=True)
-            if "jupyterhub.singleuser" in " ".join(p.cmdline())
-        ]  # fmt: skip
+        servers = live_children(hub.pid, "jupyterhub.singleuser")
         assert len(servers) == 1
         spawned = servers[0].environ()
         assert spawned["JUPYTERHUB_USER"] == "ben"
@@ -125,9 +122,7 @@ def test_a_therapist_logs_in_and_their_server_shows_only_their_couples(demo_data
             hub.wait(30)
         except subprocess.TimeoutExpired:
             hub.kill()
-        for child in psutil.Process().children(recursive=True):
-            if "configurable-http-proxy" in " ".join(child.cmdline()) or "singleuser" in " ".join(
-                child.cmdline()
-            ):
+        for leftover in ("configurable-http-proxy", "singleuser"):
+            for child in live_children(os.getpid(), leftover):
                 child.kill()
         log.close()

@@ -17,14 +17,27 @@ same variable, and would then print without the system's Liberation Sans.
 The two copies are the same design with Arial's metrics; they differ by a fraction of a
 pixel on a rare glyph (the middle dot is measured a little wider), so labels still fit
 where Vega places them.
+
+A process that draws charts *and* may print (the session workbook's kernel has a PDF
+button) calls :func:`start_charts` instead: its first chart, a one-point warm-up drawn in
+the background, reads the font database with that file, and the variable is removed again
+once it is read. The warm-up also starts vl-convert's JavaScript engine, half a second or
+more of a process's first chart, while the caller reads the store (vl-convert releases
+the GIL as it draws).
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import sys
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from xml.sax.saxutils import escape
+
+from .scratch import kernel_folder
 
 #: The font files vl-convert carries built in (the charts' font), by file name.
 BUILT_IN = frozenset(
@@ -100,3 +113,73 @@ def _is_font(name: str) -> bool:
 
 def _is_built_in(name: str) -> bool:
     return _is_font(name) and Path(name).stem in BUILT_IN
+
+
+#: The smallest chart: drawing it starts vl-convert and reads its font database.
+WARM_SPEC = {
+    "data": {"values": [{"x": 1}]},
+    "mark": "point",
+    "encoding": {"x": {"field": "x", "type": "quantitative"}},
+}
+_start_lock = threading.Lock()
+_starting: threading.Thread | None = None
+_started = False
+
+
+def start_charts() -> None:
+    """Start vl-convert in the background (a report kernel, while it imports the package).
+
+    vl-convert releases the GIL as it draws, but its first chart still slows the caller's
+    Python by about as much as it takes: it pays where the caller imports (C code, file
+    reads), not where it computes.
+    """
+    global _starting
+    with _start_lock:
+        if _started or _starting is not None:
+            return
+        _starting = threading.Thread(
+            target=_first_draw, args=(_chart_font_config_set(),), name="vl-convert", daemon=True
+        )
+        _starting.start()
+
+
+def charts_ready() -> None:
+    """Before drawing a chart: wait for :func:`start_charts`, or start vl-convert here.
+
+    The process's first chart is drawn with the chart fonts: on Linux, unless the process
+    has a ``FONTCONFIG_FILE`` already (a report kernel's, or the user's own), it reads them
+    through a :func:`chart_font_config` file in a private folder of this process (removed
+    at exit; a killed process's is swept with the report kernels' folders). The variable is
+    set only until vl-convert has read the file: WeasyPrint, started later in the same
+    process (the session workbook's PDF button), prints with the system's fonts.
+    """
+    global _started
+    with _start_lock:
+        if not _started and _starting is None:
+            _first_draw(_chart_font_config_set())
+        _started = True
+    if _starting is not None:
+        _starting.join()
+
+
+def _chart_font_config_set() -> Path | None:
+    """Point ``FONTCONFIG_FILE`` at a new chart font config; ``None`` where it is not used."""
+    if not sys.platform.startswith("linux") or "FONTCONFIG_FILE" in os.environ:
+        return None
+    folder = kernel_folder()
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    config = chart_font_config(folder)
+    os.environ["FONTCONFIG_FILE"] = str(config)
+    return config
+
+
+def _first_draw(config: Path | None) -> None:
+    try:
+        import vl_convert as vlc
+
+        vlc.vegalite_to_svg(WARM_SPEC)
+    except Exception:  # noqa: BLE001 -- the caller's own chart reports what is wrong
+        pass
+    finally:
+        if config is not None:
+            os.environ.pop("FONTCONFIG_FILE", None)

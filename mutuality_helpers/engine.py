@@ -45,30 +45,24 @@ UNUSED_FORMAT_CHECKERS = ("rfc3987_syntax",)
 
 # What every report needs, imported once per kernel while the parent process is busy
 # validating parameters and loading nbconvert and WeasyPrint. vl-convert's JavaScript
-# engine takes a second to start; it starts on a thread (vl-convert releases the GIL)
+# engine takes a second to start; it starts on a thread (chartfonts.start_charts)
 # while pandas, Altair and the package import, before anything imports jsonschema.
 # Then what was imported, which lives as long as the kernel, is moved out of the garbage
 # collector's reach (gc.freeze): the full collection about one report in six triggers no
 # longer walks it (20 ms a report).
 PRELOAD = """\
-import sys, threading
+import sys
 for _name in {unused!r}:
     sys.modules.setdefault(_name, None)
-import vl_convert as _vlc
-_warm = threading.Thread(target=_vlc.vegalite_to_svg, args=({spec!r},), daemon=True)
-_warm.start()
+from mutuality_helpers import chartfonts as _charts
+_charts.start_charts()
 import mutuality_helpers.sections
 mutuality_helpers.sections.preload()
-_warm.join()
+_charts.charts_ready()
 import gc
 gc.freeze()
-del _name, _vlc, _warm, threading, gc
+del _name, _charts, gc
 """
-_WARM_SPEC = {
-    "data": {"values": [{"x": 1}]},
-    "mark": "point",
-    "encoding": {"x": {"field": "x", "type": "quantitative"}},
-}
 
 # Between two reports: forget every variable of the previous report. Not ``%reset``:
 # it runs a full garbage collection each time. Outputs are not cached at all
@@ -170,7 +164,7 @@ class ReportKernel:
         self.kc = kc
         if self.preload:
             # Fire and forget: the reply is awaited by whoever runs the next cell.
-            code = PRELOAD.format(unused=UNUSED_FORMAT_CHECKERS, spec=_WARM_SPEC)
+            code = PRELOAD.format(unused=UNUSED_FORMAT_CHECKERS)
             self._preload_id = kc.execute(code, silent=True, store_history=False)
         return self
 

@@ -77,7 +77,8 @@ def sweep(data: str | os.PathLike) -> list[Path]:
 
 
 def kernel_folder() -> Path:
-    """A new private folder for one report kernel's sockets, named after this process."""
+    """A new private folder for one report kernel's sockets (or a process's chart fonts,
+    :mod:`~mutuality_helpers.chartfonts`), named after this process."""
     folder = Path(tempfile.mkdtemp(prefix=f"{KERNEL_PREFIX}p{os.getpid()}-"))
     os.chmod(folder, 0o700)
     return folder

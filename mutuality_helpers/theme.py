@@ -89,6 +89,9 @@ def spec_to_svg(spec: dict[str, Any]) -> str:
     """Render a Vega-Lite spec (a chart's ``to_dict()``) to static SVG with ``vl-convert``."""
     import vl_convert as vlc
 
+    from .chartfonts import charts_ready
+
+    charts_ready()  # the process's first chart: with the chart fonts (chartfonts)
     version: str | None = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
     if version not in vlc.get_vegalite_versions():
         version = None  # vl-convert's newest; the spec is still validated by Altair

@@ -365,7 +365,7 @@ def test_a_kernel_that_cannot_preload_says_why(monkeypatch):
     from mutuality_helpers import engine as kernel_module
     from mutuality_helpers.exceptions import ReportError
 
-    monkeypatch.setattr(kernel_module, "PRELOAD", "import no_such_module  # {unused} {spec}")
+    monkeypatch.setattr(kernel_module, "PRELOAD", "import no_such_module  # {unused}")
     with kernel_module.ReportKernel() as kernel, pytest.raises(ReportError) as info:
         kernel.wait_ready(timeout=60)
     assert "ModuleNotFoundError" in str(info.value) and "no_such_module" in str(info.value)

@@ -9,7 +9,8 @@ real command, started and stopped (SIGTERM) here.
 1. Baseline, measured in this run: the server without preheated kernels
    (``--pool 0``: every form starts its own kernel, as before the pool).
 2. The form server as shipped (pool, cap, culling): its memory once the pool
-   is warm; then, one partner at a time, how soon a form is usable: in
+   is warm; the page served to the first partner since the start, beside the
+   next three; then, one partner at a time, how soon a form is usable: in
    Chromium at 390 px (the form drawn, when Debian's Chromium and Playwright are
    here): a first visit, a returning partner, and a first visit over HTTPS
    through the project's nginx site (when nginx is here); and by a simulated
@@ -54,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _targets import report_target  # noqa: E402
 from servers import NGINX, TlsProxy, free_port  # noqa: E402
-from simulated_partner import check_in, open_page  # noqa: E402
+from simulated_partner import check_in, close_page, open_page  # noqa: E402
 from tornado.httpclient import AsyncHTTPClient  # noqa: E402
 
 from mutuality_helpers import serve  # noqa: E402
@@ -277,6 +278,25 @@ def browser_usable(links: list[str], settle, returning: bool = False) -> list[fl
     return times[1:] if returning else times
 
 
+def pages_served(server: Server, link: str, count: int, settle) -> list[float]:
+    """Seconds to serve the page of ``link`` (its HTML, the form not yet drawn), ``count``
+    times in turn, each page closed again; the first is the first page since the start."""
+
+    async def visit() -> float:
+        http = AsyncHTTPClient()
+        t = time.perf_counter()
+        kernel_id, xsrf = await open_page(http, link)
+        served = time.perf_counter() - t
+        await close_page(http, server.base, kernel_id, xsrf)
+        return served
+
+    times = []
+    for _ in range(count):
+        times.append(asyncio.run(visit()))
+        settle()
+    return times
+
+
 def sequential_usable(server: Server, links: list[tuple[str, dict]], settle) -> list[float]:
     """One simulated partner after another, each opening and saving a check-in."""
     times = []
@@ -402,6 +422,10 @@ def main() -> None:  # noqa: PLR0915 -- one run, read top to bottom
 
             settle()
             cold_idle_mib = server.memory_mib()
+            # Before any other request: the first partner after a restart.
+            first_page, *later_pages = pages_served(
+                server, link(server.base, "SEQ", "A", weeks[-1]), 4, settle
+            )
             visits = [
                 (link(server.base, *seq_plan[i]), answers_for(98, i)) for i in range(args.visits)
             ]
@@ -514,6 +538,12 @@ def main() -> None:  # noqa: PLR0915 -- one run, read top to bottom
         rows.append(("form usable in Chromium", "not measured", "", "no Chromium/Playwright"))
     s95 = p95(seq_proto)
     rows += [
+        (
+            "page served, the first since the start (s)",
+            f"{first_page:.2f}",
+            f"{first_page / median(later_pages):.2f}x the next {len(later_pages)} (median)",
+            "",
+        ),
         (
             f"form usable, simulated, p95 of {len(seq_proto)} (s)",
             f"{s95:.2f}",

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+import tornado.ioloop
 import tornado.routing
 import tornado.web
 from jupyter_server.auth.decorator import allow_unauthenticated
@@ -155,6 +156,10 @@ class BoundedVoilaHandler(TornadoVoilaHandler):
             await super().get(path)
         finally:
             BoundedVoilaHandler.rendering -= 1
+
+
+def _import_link_check() -> None:
+    from . import store, weeks  # noqa: F401 -- imported for the first link, not opened
 
 
 def link_store(settings: dict) -> Any:
@@ -285,6 +290,9 @@ class FormServer(Voila):
         router.add_rules([(UnknownHost(set(self.allowed_hosts)), UnknownHostHandler)])
         router.rules.insert(0, router.rules.pop())
         self.app.add_transform(SecurityHeaders)
+        # The link check's modules (SQLAlchemy, pandas), imported as soon as the server
+        # runs rather than inside the first partner's page: half a second of it otherwise.
+        tornado.ioloop.IOLoop.current().add_callback(_import_link_check)
         super().listen()
 
 

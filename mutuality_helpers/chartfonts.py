@@ -121,8 +121,7 @@ WARM_SPEC = {
     "encoding": {"x": {"field": "x", "type": "quantitative"}},
 }
 _start_lock = threading.Lock()
-_starting: threading.Thread | None = None
-_started = False
+_first_chart: threading.Thread | None = None
 
 
 def start_charts() -> None:
@@ -132,18 +131,20 @@ def start_charts() -> None:
     it by about as long as it takes (a 0.35 s loop took 0.71 s): starting it early pays
     only beside waiting, such as a kernel's imports reading files, not beside computing.
     """
-    global _starting
+    global _first_chart
     with _start_lock:
-        if _started or _starting is not None:
-            return
-        _starting = threading.Thread(
-            target=_first_draw, args=(_chart_font_config_set(),), name="vl-convert", daemon=True
-        )
-        _starting.start()
+        if _first_chart is None:
+            _first_chart = threading.Thread(
+                target=_first_draw,
+                args=(_chart_font_config_set(),),
+                name="vl-convert",
+                daemon=True,
+            )
+            _first_chart.start()
 
 
 def charts_ready() -> None:
-    """Before drawing a chart: wait for :func:`start_charts`, or start vl-convert here.
+    """Before drawing a chart: wait for :func:`start_charts`, starting it if nothing has.
 
     The process's first chart is drawn with the chart fonts: on Linux, unless the process
     has a ``FONTCONFIG_FILE`` already (a report kernel's, or the user's own), it reads them
@@ -152,13 +153,9 @@ def charts_ready() -> None:
     set only until vl-convert has read the file: WeasyPrint, started later in the same
     process (the session workbook's PDF button), prints with the system's fonts.
     """
-    global _started
-    with _start_lock:
-        if not _started and _starting is None:
-            _first_draw(_chart_font_config_set())
-        _started = True
-    if _starting is not None:
-        _starting.join()
+    start_charts()
+    assert _first_chart is not None
+    _first_chart.join()
 
 
 def _chart_font_config_set() -> Path | None:

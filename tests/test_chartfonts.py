@@ -99,11 +99,17 @@ def label_heavy_spec() -> dict:
     }
 
 
-def test_vl_convert_measures_from_memory_and_places_labels_alike(tmp_path):
+def without_font_config() -> dict[str, str]:
+    """This environment without a ``FONTCONFIG_FILE``; skips where there is nothing to
+    steer around (no system copy of Liberation Sans)."""
     if not any(any(root.rglob("LiberationSans-Regular.ttf")) for root in system_font_roots()):
         pytest.skip("no system copy of Liberation Sans (fonts-liberation) to steer around")
+    return {k: v for k, v in os.environ.items() if k != "FONTCONFIG_FILE"}
+
+
+def test_vl_convert_measures_from_memory_and_places_labels_alike(tmp_path):
     spec = label_heavy_spec()
-    env = {k: v for k, v in os.environ.items() if k != "FONTCONFIG_FILE"}
+    env = without_font_config()
     faults_system, svg_system = draw(spec, env)
     config = chart_font_config(tmp_path)
     faults_built_in, svg_built_in = draw(spec, {**env, "FONTCONFIG_FILE": str(config)})
@@ -147,10 +153,8 @@ def in_a_process(spec, env, start=False):
 def test_a_process_draws_its_charts_with_the_built_in_font_and_leaves_no_trace(tmp_path, start):
     if not sys.platform.startswith("linux"):
         pytest.skip("vl-convert reads fontconfig files on Linux only")
-    if not any(any(root.rglob("LiberationSans-Regular.ttf")) for root in system_font_roots()):
-        pytest.skip("no system copy of Liberation Sans (fonts-liberation) to steer around")
     spec = label_heavy_spec()
-    env = {k: v for k, v in os.environ.items() if k != "FONTCONFIG_FILE"}
+    env = without_font_config()
     faults_system, svg_system = draw(spec, env)
     env["TMPDIR"] = str(tmp_path)
     faults, svg, variable, folders = in_a_process(spec, env, start)
